@@ -1,0 +1,77 @@
+// Package store defines where gomirror keeps the files it serves.
+//
+// Names are slash-separated paths relative to the root of the store, laid out
+// exactly like GOMODCACHE/cache/download: "golang.org/x/text/@v/v0.3.0.zip",
+// "golang.org/x/text/@v/list", "sumdb/sum.golang.org/tile/8/0/001". Module
+// paths in names are case-encoded with golang.org/x/mod/module.EscapePath.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"path"
+	"strings"
+	"time"
+)
+
+// Store keeps named files. Implementations are safe for concurrent use.
+type Store interface {
+	// Get opens the file called name. It returns an error that matches
+	// fs.ErrNotExist when there is none. The returned reader may also
+	// implement io.Seeker and Stat() (fs.FileInfo, error); callers find those
+	// abilities by type assertion.
+	Get(ctx context.Context, name string) (io.ReadCloser, error)
+	// Put stores content under name atomically: readers see either the old
+	// file or the whole new one, never a part.
+	Put(ctx context.Context, name string, content io.Reader) error
+	// Delete removes name. Deleting a missing name is not an error.
+	Delete(ctx context.Context, name string) error
+}
+
+// Walker is implemented by stores that can list the names under a prefix.
+// Only maintenance commands (fsck) walk a store; no request path does.
+type Walker interface {
+	// Walk calls fn for each name under prefix ("" for all), in no
+	// particular order, and stops at the first error fn returns.
+	Walk(ctx context.Context, prefix string, fn func(name string) error) error
+}
+
+// ErrInvalidName is returned for a name that is not a clean relative path.
+var ErrInvalidName = errors.New("invalid store name")
+
+// MaxNameLen bounds the length of a name.
+const MaxNameLen = 1024
+
+// CheckName reports whether name is a clean, relative, slash-separated path
+// with no empty, "." or ".." element, no backslash and no NUL byte, and no
+// element that starts with a dot (those are reserved for the store's own
+// bookkeeping). The error wraps ErrInvalidName.
+func CheckName(name string) error {
+	if name == "" || len(name) > MaxNameLen || strings.ContainsAny(name, "\\\x00") ||
+		path.IsAbs(name) || path.Clean(name) != name {
+		return fmt.Errorf("%w: %q", ErrInvalidName, name)
+	}
+	for elem := range strings.SplitSeq(name, "/") {
+		if elem == "" || elem[0] == '.' {
+			return fmt.Errorf("%w: %q", ErrInvalidName, name)
+		}
+	}
+	return nil
+}
+
+// Stat returns the size and modification time of a reader returned by Get,
+// when it can tell them. ok is false when it cannot.
+func Stat(r io.Reader) (size int64, modTime time.Time, ok bool) {
+	s, isStater := r.(interface{ Stat() (fs.FileInfo, error) })
+	if !isStater {
+		return 0, time.Time{}, false
+	}
+	fi, err := s.Stat()
+	if err != nil {
+		return 0, time.Time{}, false
+	}
+	return fi.Size(), fi.ModTime(), true
+}

@@ -1,0 +1,89 @@
+// Package metrics defines the Prometheus collectors that gomirror exports on
+// /metrics. One Metrics value is made per server and handed to every part
+// that records into it.
+package metrics
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics holds gomirror's collectors. Its fields are safe for concurrent
+// use. A Metrics made by New with a nil Registerer records but exports
+// nothing, which is what most tests want.
+type Metrics struct {
+	// Requests counts served requests by kind (info, mod, zip, list,
+	// latest, query, sumdb, other) and HTTP status code.
+	Requests *prometheus.CounterVec
+	// BytesServed counts response body bytes written to clients.
+	BytesServed prometheus.Counter
+	// StoreLookups counts store lookups by kind and result (hit, miss,
+	// stale).
+	StoreLookups *prometheus.CounterVec
+	// UpstreamFetches counts upstream fetches by kind and result (ok,
+	// notfound, error).
+	UpstreamFetches *prometheus.CounterVec
+	// UpstreamDuration observes how long upstream fetches take, by kind.
+	UpstreamDuration *prometheus.HistogramVec
+	// FetchesInFlight is the number of upstream fetches under way.
+	FetchesInFlight prometheus.Gauge
+	// VerifyFailures counts files refused because they did not match the
+	// checksum database or failed a structural check, by kind.
+	VerifyFailures *prometheus.CounterVec
+	// SumDBFetches counts checksum database requests sent upstream by kind
+	// (latest, lookup, tile) and result.
+	SumDBFetches *prometheus.CounterVec
+	// CoordinationDegraded is 1 while replicas cannot reach their shared
+	// coordinator (Redis) and fall back to per-process coalescing.
+	CoordinationDegraded prometheus.Gauge
+}
+
+// New makes the collectors and registers them with reg, when reg is not nil.
+// It panics only if reg already holds collectors of the same names, which
+// is a programming error.
+func New(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		Requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gomirror_requests_total",
+			Help: "Requests served, by kind and status code.",
+		}, []string{"kind", "code"}),
+		BytesServed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "gomirror_served_bytes_total",
+			Help: "Response body bytes written to clients.",
+		}),
+		StoreLookups: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gomirror_store_lookups_total",
+			Help: "Store lookups, by kind and result (hit, miss, stale).",
+		}, []string{"kind", "result"}),
+		UpstreamFetches: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gomirror_upstream_fetches_total",
+			Help: "Upstream fetches, by kind and result (ok, notfound, error).",
+		}, []string{"kind", "result"}),
+		UpstreamDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "gomirror_upstream_fetch_duration_seconds",
+			Help:    "Time taken by upstream fetches, by kind.",
+			Buckets: prometheus.ExponentialBuckets(0.005, 2.5, 10),
+		}, []string{"kind"}),
+		FetchesInFlight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "gomirror_upstream_fetches_in_flight",
+			Help: "Upstream fetches under way.",
+		}),
+		VerifyFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gomirror_verify_failures_total",
+			Help: "Files refused by verification, by kind.",
+		}, []string{"kind"}),
+		SumDBFetches: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gomirror_sumdb_fetches_total",
+			Help: "Checksum database requests sent upstream, by kind and result.",
+		}, []string{"kind", "result"}),
+		CoordinationDegraded: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "gomirror_coordination_degraded",
+			Help: "1 while the shared coordinator cannot be reached.",
+		}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.Requests, m.BytesServed, m.StoreLookups, m.UpstreamFetches,
+			m.UpstreamDuration, m.FetchesInFlight, m.VerifyFailures, m.SumDBFetches,
+			m.CoordinationDegraded)
+	}
+	return m
+}

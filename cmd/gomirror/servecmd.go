@@ -1,6 +1,62 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gomirror/gomirror/internal/config"
+	"github.com/gomirror/gomirror/internal/server"
+)
 
 // serverCommands returns the serve command.
-func (a *app) serverCommands() []*cobra.Command { return nil }
+func (a *app) serverCommands() []*cobra.Command {
+	def := config.Default(a.getenv)
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the module proxy and checksum database mirror",
+		Long: `Serve runs a Go module proxy (the GOPROXY protocol) that verifies every file
+against the checksum database before storing it, and proxies the checksum
+database itself under /sumdb/.
+
+Each setting can also come from a GOMIRROR_* environment variable or a YAML
+file given with --config; flags win over the environment, which wins over
+the file.`,
+		Args: cobra.NoArgs,
+	}
+	loader := config.Bind(cmd.Flags(), def)
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		cfg, err := loader.Load(def, a.getenv)
+		if err != nil {
+			return err
+		}
+		log := newLogger(a.stderr, cfg)
+		ctx := cmd.Context()
+		srv, err := server.New(ctx, cfg, log, a.env)
+		if err != nil {
+			return err
+		}
+		defer srv.Close()
+		ln, err := net.Listen("tcp", cfg.Listen)
+		if err != nil {
+			return fmt.Errorf("listen: %w", err)
+		}
+		log.Info("serving", "addr", ln.Addr().String(), "data", cfg.Data, "upstream", cfg.Upstream, "sumdb", cfg.SumDB)
+		return srv.Serve(ctx, ln)
+	}
+	return []*cobra.Command{cmd}
+}
+
+// newLogger makes the process's logger in the configured format and level.
+func newLogger(w io.Writer, cfg config.Config) *slog.Logger {
+	var level slog.Level
+	level.UnmarshalText([]byte(cfg.LogLevel)) // Validated by config.
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

@@ -1,0 +1,89 @@
+package server
+
+import (
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gomirror/gomirror/internal/goproxy"
+	"github.com/gomirror/gomirror/internal/metrics"
+)
+
+// recorder captures the status and size of a response. It passes
+// io.ReaderFrom through, so that files still go out with sendfile.
+type recorder struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+}
+
+func (r *recorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *recorder) Write(p []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	n, err := r.ResponseWriter.Write(p)
+	r.bytes += int64(n)
+	return n, err
+}
+
+func (r *recorder) ReadFrom(src io.Reader) (int64, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	var n int64
+	var err error
+	if rf, ok := r.ResponseWriter.(io.ReaderFrom); ok {
+		n, err = rf.ReadFrom(src)
+	} else {
+		n, err = io.Copy(r.ResponseWriter, src)
+	}
+	r.bytes += n
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// instrument wraps h with the method check, panic recovery, the access log
+// and request metrics. kindOf names the kind of a request for metrics.
+func instrument(h http.Handler, log *slog.Logger, m *metrics.Metrics, kindOf func(*http.Request) string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &recorder{ResponseWriter: w}
+		kind := kindOf(r)
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				log.ErrorContext(r.Context(), "panic serving request", "path", r.URL.Path, "panic", p)
+				if rec.status == 0 {
+					goproxy.WriteError(rec, http.StatusInternalServerError, "internal error")
+				}
+			}
+			if rec.status == 0 {
+				rec.status = http.StatusOK
+			}
+			m.Requests.WithLabelValues(kind, strconv.Itoa(rec.status)).Inc()
+			m.BytesServed.Add(float64(rec.bytes))
+			log.InfoContext(r.Context(), "request",
+				"method", r.Method, "path", r.URL.Path, "kind", kind, "status", rec.status,
+				"bytes", rec.bytes, "duration", time.Since(start), "remote", r.RemoteAddr)
+		}()
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			rec.Header().Set("Allow", "GET, HEAD")
+			goproxy.WriteError(rec, http.StatusMethodNotAllowed, "method "+r.Method+" not allowed: use GET or HEAD")
+			return
+		}
+		h.ServeHTTP(rec, r)
+	})
+}

@@ -1,0 +1,256 @@
+// Package server wires gomirror together: the store, the upstream chain, the
+// checksum database, coordination and the GOPROXY handler, behind one HTTP
+// server with health, readiness and metrics endpoints.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/gomirror/gomirror/internal/config"
+	"github.com/gomirror/gomirror/internal/coord"
+	"github.com/gomirror/gomirror/internal/goproxy"
+	"github.com/gomirror/gomirror/internal/metrics"
+	"github.com/gomirror/gomirror/internal/store"
+	"github.com/gomirror/gomirror/internal/store/disk"
+	"github.com/gomirror/gomirror/internal/store/s3"
+	"github.com/gomirror/gomirror/internal/sumdb"
+	"github.com/gomirror/gomirror/internal/upstream"
+)
+
+// checker is a part whose health /readyz reports.
+type checker interface {
+	Check(ctx context.Context) error
+}
+
+// Server is a configured gomirror. Make one with New, run it with Serve,
+// and Close it when done.
+type Server struct {
+	cfg     config.Config
+	log     *slog.Logger
+	handler http.Handler
+	store   checker
+	coord   *coord.Coordinator
+}
+
+// New builds a Server from cfg. env is the environment that `direct`
+// fetches run the go command with, and where storage credentials are read.
+// It creates the data directory, and returns an error naming the setting
+// when a part cannot be set up.
+func New(ctx context.Context, cfg config.Config, log *slog.Logger, env []string) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	for _, dir := range []string{cfg.Data, filepath.Join(cfg.Data, ".tmp"), filepath.Join(cfg.Data, ".state")} {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("data: %w", err)
+		}
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m := metrics.New(reg)
+
+	st, chk, err := openStore(ctx, cfg, log, env)
+	if err != nil {
+		return nil, fmt.Errorf("storage: %w", err)
+	}
+	up, err := upstream.New(upstream.Config{
+		Proxy:   cfg.Upstream,
+		Private: cfg.Private,
+		Timeout: cfg.FetchTimeout,
+		WorkDir: filepath.Join(cfg.Data, ".state", "direct"),
+		Env:     env,
+		Logger:  log,
+		Metrics: m,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("upstream: %w", err)
+	}
+	sdb, err := sumdb.New(sumdb.Config{
+		GOSUMDB:   cfg.SumDB,
+		Proxies:   up.Proxies(),
+		Private:   cfg.Private,
+		NoSumDB:   cfg.NoSumDB,
+		Store:     st,
+		StateDir:  filepath.Join(cfg.Data, ".state", "sumdb"),
+		LatestTTL: cfg.MetadataTTL,
+		Logger:    log,
+		Metrics:   m,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sumdb: %w", err)
+	}
+	s := &Server{cfg: cfg, log: log, store: chk}
+	gcfg := goproxy.Config{
+		Store:        st,
+		Upstream:     up,
+		MetadataTTL:  cfg.MetadataTTL,
+		NegativeTTL:  cfg.NegativeTTL,
+		FetchTimeout: cfg.FetchTimeout,
+		TempDir:      filepath.Join(cfg.Data, ".tmp"),
+		Logger:       log,
+		Metrics:      m,
+	}
+	if sdb.Name() != "" {
+		gcfg.Verifier = sdb
+	}
+	if cfg.Redis != "" {
+		c, err := coord.New(ctx, coord.Config{URL: cfg.Redis, Logger: log, Metrics: m, Getenv: envLookup(env)})
+		if err != nil {
+			return nil, fmt.Errorf("redis: %w", err)
+		}
+		s.coord = c
+		gcfg.Locker = c
+		gcfg.Negative = c
+	}
+	gp, err := goproxy.New(gcfg)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
+	mux.HandleFunc("/readyz", s.readyz)
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	var sumdbHandler http.Handler = sdb
+	if sdb.Name() == "" {
+		sumdbHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			goproxy.WriteError(w, http.StatusNotFound, "checksum database proxy is off")
+		})
+	}
+	// The GOPROXY paths are dispatched before any ServeMux sees them: a mux
+	// would clean dot segments with a redirect, and those must get a 400.
+	route := func(r *http.Request) http.Handler {
+		switch p := r.URL.Path; {
+		case p == "/healthz" || p == "/readyz" || p == "/metrics":
+			return mux
+		case strings.HasPrefix(p, "/sumdb/"):
+			return sumdbHandler
+		default:
+			return gp
+		}
+	}
+	kindOf := func(r *http.Request) string {
+		switch p := r.URL.Path; {
+		case p == "/healthz" || p == "/readyz" || p == "/metrics":
+			return "ops"
+		case strings.HasPrefix(p, "/sumdb/"):
+			return "sumdb"
+		default:
+			return goproxy.Kind(r.URL.EscapedPath())
+		}
+	}
+	s.handler = instrument(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		route(r).ServeHTTP(w, r)
+	}), log, m, kindOf)
+	return s, nil
+}
+
+func envLookup(env []string) func(string) string {
+	return func(key string) string {
+		for i := len(env) - 1; i >= 0; i-- {
+			if k, v, ok := strings.Cut(env[i], "="); ok && k == key {
+				return v
+			}
+		}
+		return ""
+	}
+}
+
+// openStore opens the store that cfg names, and what checks its health.
+func openStore(ctx context.Context, cfg config.Config, log *slog.Logger, env []string) (store.Store, checker, error) {
+	if strings.HasPrefix(cfg.Storage, "s3://") {
+		st, err := s3.New(ctx, cfg.Storage, log, envLookup(env))
+		return st, st, err
+	}
+	root := cfg.Data
+	if cfg.Storage != "" {
+		root = strings.TrimPrefix(cfg.Storage, "file://")
+		if root == "" || !filepath.IsAbs(root) {
+			return nil, nil, fmt.Errorf("%q: want file:///absolute/path", cfg.Storage)
+		}
+	}
+	st, err := disk.New(root, log)
+	return st, st, err
+}
+
+// Handler returns the server's HTTP handler.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// readyz answers 200 when the store is writable, with a line per part; a
+// lost coordinator degrades the server but leaves it ready.
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	defer cancel()
+	var b strings.Builder
+	code := http.StatusOK
+	if err := s.store.Check(ctx); err != nil {
+		code = http.StatusServiceUnavailable
+		fmt.Fprintf(&b, "store: not ready: %v\n", err)
+	} else {
+		b.WriteString("store: ok\n")
+	}
+	b.WriteString("config: ok\n")
+	if s.coord != nil {
+		if err := s.coord.Check(ctx); err != nil {
+			fmt.Fprintf(&b, "redis: degraded, coalescing per process: %v\n", err)
+		} else {
+			b.WriteString("redis: ok\n")
+		}
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	io.WriteString(w, b.String())
+}
+
+// Serve serves HTTP on ln until ctx ends, then shuts down gracefully:
+// requests in flight get ShutdownTimeout to finish.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	hs := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: s.cfg.ReadTimeout,
+		IdleTimeout:       s.cfg.IdleTimeout,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down", "timeout", s.cfg.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// Close releases the server's connections to shared services.
+func (s *Server) Close() error {
+	if s.coord != nil {
+		return s.coord.Close()
+	}
+	return nil
+}

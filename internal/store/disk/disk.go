@@ -1,0 +1,415 @@
+// Package disk stores gomirror's files in a directory laid out exactly like
+// GOMODCACHE/cache/download, so that GOPROXY=file://DIR serves the same
+// files gomirror does.
+//
+// Files are written under DIR/.tmp and renamed into place, so a reader or a
+// crash never sees part of a file at its final name. Every access goes
+// through an [os.Root], so neither a name nor a symbolic link can reach
+// outside DIR.
+package disk
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/gomirror/gomirror/internal/store"
+)
+
+// TempDir is the directory under the root, relative to it, that holds files
+// being written. Its contents are discarded when a Store opens the root and
+// no other Store has it open.
+const TempDir = ".tmp"
+
+// lockName is the file in TempDir that open Stores hold a shared lock on.
+const lockName = "lock"
+
+// staleTempAge is how long a temporary file must have gone unmodified
+// before a Store removes it while another process has the store open.
+const staleTempAge = 24 * time.Hour
+
+const (
+	filePerm = 0o644
+	dirPerm  = 0o755
+)
+
+var (
+	_ store.Store  = (*Store)(nil)
+	_ store.Walker = (*Store)(nil)
+)
+
+// Store is a [store.Store] on a local directory. It is safe for concurrent
+// use, also by several processes sharing the directory.
+type Store struct {
+	root   *os.Root
+	dir    string
+	lock   *os.File
+	logger *slog.Logger
+}
+
+// New opens the store in dir, creating dir if needed, and removes the files
+// that an interrupted writer left in its temporary directory. A nil logger
+// discards logs. Call Close to release the directory.
+func New(dir string, logger *slog.Logger) (*Store, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if dir == "" {
+		return nil, errors.New("disk store: no directory given")
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("disk store %s: %w", dir, err)
+	}
+	if err := os.MkdirAll(filepath.Join(abs, TempDir), dirPerm); err != nil {
+		return nil, fmt.Errorf("disk store: %w", err)
+	}
+	root, err := os.OpenRoot(abs)
+	if err != nil {
+		return nil, fmt.Errorf("disk store: %w", err)
+	}
+	s := &Store{root: root, dir: abs, logger: logger}
+	if err := s.open(); err != nil {
+		root.Close()
+		return nil, fmt.Errorf("disk store %s: %w", abs, err)
+	}
+	return s, nil
+}
+
+// open takes the shared lock on the temporary directory, first cleaning it
+// if no other Store has it open.
+func (s *Store) open() error {
+	f, err := s.root.OpenFile(path.Join(TempDir, lockName), os.O_RDWR|os.O_CREATE, filePerm)
+	if err != nil {
+		return err
+	}
+	exclusive, err := lockExclusive(f)
+	if err != nil {
+		f.Close()
+		return fmt.Errorf("locking %s: %w", TempDir, err)
+	}
+	if exclusive {
+		err = s.cleanTemp(func(fs.FileInfo) bool { return true })
+	} else {
+		s.logger.Debug("disk store in use by another process; keeping its temporary files", "dir", s.dir)
+		err = s.cleanTemp(isStaleTemp)
+	}
+	if err == nil {
+		err = lockShared(f)
+	}
+	if err != nil {
+		f.Close()
+		return err
+	}
+	s.lock = f
+	return nil
+}
+
+// cleanTemp removes the entries of the temporary directory for which stale
+// reports true, except the lock file.
+func (s *Store) cleanTemp(stale func(fs.FileInfo) bool) error {
+	d, err := s.root.Open(TempDir)
+	if err != nil {
+		return err
+	}
+	entries, err := d.Readdir(-1)
+	d.Close()
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", TempDir, err)
+	}
+	removed := 0
+	for _, fi := range entries {
+		if fi.Name() == lockName || !stale(fi) {
+			continue
+		}
+		if err := s.root.RemoveAll(path.Join(TempDir, fi.Name())); err != nil {
+			return fmt.Errorf("removing stale temporary file: %w", err)
+		}
+		removed++
+	}
+	if removed > 0 {
+		s.logger.Info("removed files left by an interrupted write", "dir", filepath.Join(s.dir, TempDir), "count", removed)
+	}
+	return nil
+}
+
+// Close releases the directory. The Store must not be used afterwards.
+func (s *Store) Close() error {
+	err := s.lock.Close()
+	if rerr := s.root.Close(); err == nil {
+		err = rerr
+	}
+	return err
+}
+
+// Dir returns the absolute path of the directory the Store keeps its files
+// in.
+func (s *Store) Dir() string { return s.dir }
+
+// Get opens the file called name. The reader is the *os.File itself, so it
+// can Stat, Seek and be sent with sendfile. The error matches fs.ErrNotExist
+// when there is no such file, and store.ErrInvalidName for a bad name.
+func (s *Store) Get(ctx context.Context, name string) (io.ReadCloser, error) {
+	if err := store.CheckName(name); err != nil {
+		return nil, fmt.Errorf("get: %w", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, &fs.PathError{Op: "get", Path: name, Err: err}
+	}
+	f, err := s.root.Open(name)
+	if err != nil {
+		return nil, pathError("get", name, err)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, pathError("get", name, err)
+	}
+	if !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, &fs.PathError{Op: "get", Path: name, Err: fs.ErrNotExist}
+	}
+	return f, nil
+}
+
+// Put writes content to a temporary file, syncs it and renames it to name,
+// so that readers see the old file or the whole new one. When ctx is
+// canceled or content fails, nothing changes at name. Concurrent Puts of
+// one name leave the content of the one that finished last.
+func (s *Store) Put(ctx context.Context, name string, content io.Reader) (err error) {
+	if err := store.CheckName(name); err != nil {
+		return fmt.Errorf("put: %w", err)
+	}
+	tmp, f, err := s.createTemp("put-")
+	if err != nil {
+		return pathError("put", name, err)
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			s.root.Remove(tmp)
+		}
+	}()
+	src := content
+	if _, isFile := content.(*os.File); !isFile {
+		// Files are copied by the kernel and quickly; anything else may be
+		// a slow network stream, so look at ctx between reads.
+		src = ctxReader{ctx, content}
+	}
+	if _, err := io.Copy(f, src); err != nil {
+		return pathError("put", name, err)
+	}
+	if err := f.Sync(); err != nil {
+		return pathError("put", name, err)
+	}
+	if err := f.Close(); err != nil {
+		return pathError("put", name, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return pathError("put", name, err)
+	}
+	dir := path.Dir(name)
+	if err := s.mkdirAll(dir); err != nil {
+		return pathError("put", name, err)
+	}
+	if err := s.root.Rename(tmp, name); err != nil {
+		return pathError("put", name, err)
+	}
+	if err := s.syncDir(dir); err != nil {
+		return pathError("put", name, err)
+	}
+	return nil
+}
+
+// Delete removes name. Deleting a missing name, or one that is a
+// directory, does nothing.
+func (s *Store) Delete(ctx context.Context, name string) error {
+	if err := store.CheckName(name); err != nil {
+		return fmt.Errorf("delete: %w", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return &fs.PathError{Op: "delete", Path: name, Err: err}
+	}
+	fi, err := s.root.Lstat(name)
+	if err == nil && fi.IsDir() {
+		return nil
+	}
+	if err == nil {
+		err = s.root.Remove(name)
+	}
+	if err != nil && !isNotExist(err) {
+		return pathError("delete", name, err)
+	}
+	return nil
+}
+
+// Walk calls fn for each file whose name starts with prefix, in lexical
+// order, skipping the store's own dot-directories. A prefix ending in "/"
+// lists a directory; "" lists everything. It walks the whole tree under
+// the prefix, so only maintenance commands should call it.
+func (s *Store) Walk(ctx context.Context, prefix string, fn func(name string) error) error {
+	if prefix != "" {
+		if err := store.CheckName(strings.TrimSuffix(prefix, "/")); err != nil {
+			return fmt.Errorf("walk: %w", err)
+		}
+	}
+	start := "."
+	if i := strings.LastIndexByte(prefix, '/'); i >= 0 {
+		start = prefix[:i]
+	}
+	err := fs.WalkDir(s.root.FS(), start, func(name string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if name == start && isNotExist(err) {
+				return fs.SkipAll
+			}
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if name != "." && strings.HasPrefix(d.Name(), ".") {
+			if d.IsDir() {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if d.IsDir() {
+			// Skip directories that cannot hold a matching name.
+			if name != "." && !strings.HasPrefix(name+"/", prefix) && !strings.HasPrefix(prefix, name+"/") {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if !d.Type().IsRegular() || !strings.HasPrefix(name, prefix) {
+			return nil
+		}
+		return fn(name)
+	})
+	if err != nil {
+		return fmt.Errorf("walk %q: %w", prefix, err)
+	}
+	return nil
+}
+
+// Check reports whether the store can write files, by creating and removing
+// a probe file in its temporary directory. It is meant for readiness checks.
+func (s *Store) Check(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	tmp, f, err := s.createTemp("probe-")
+	if err != nil {
+		return fmt.Errorf("disk store %s not writable: %w", s.dir, err)
+	}
+	_, err = f.Write([]byte("ok\n"))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if rerr := s.root.Remove(tmp); err == nil {
+		err = rerr
+	}
+	if err != nil {
+		return fmt.Errorf("disk store %s not writable: %w", s.dir, err)
+	}
+	return nil
+}
+
+// createTemp creates a new file in the temporary directory and returns its
+// name relative to the root.
+func (s *Store) createTemp(prefix string) (string, *os.File, error) {
+	var b [12]byte
+	for {
+		rand.Read(b[:])
+		name := path.Join(TempDir, prefix+hex.EncodeToString(b[:]))
+		f, err := s.root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, filePerm)
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		return name, f, err
+	}
+}
+
+// mkdirAll creates dir and its missing parents, syncing each parent that
+// gained an entry so that the new file's path survives a crash.
+func (s *Store) mkdirAll(dir string) error {
+	if dir == "." {
+		return nil
+	}
+	if fi, err := s.root.Stat(dir); err == nil {
+		if !fi.IsDir() {
+			return &fs.PathError{Op: "mkdir", Path: dir, Err: syscall.ENOTDIR}
+		}
+		return nil
+	}
+	parent := path.Dir(dir)
+	if err := s.mkdirAll(parent); err != nil {
+		return err
+	}
+	if err := s.root.Mkdir(dir, dirPerm); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return nil // A concurrent Put made it.
+		}
+		return err
+	}
+	return s.syncDir(parent)
+}
+
+// syncDir flushes the directory entries of dir to disk.
+func (s *Store) syncDir(dir string) error {
+	d, err := s.root.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// pathError reports err for name under op, naming the file by its store
+// name rather than by its path on disk.
+func pathError(op, name string, err error) error {
+	if isNotExist(err) {
+		err = fs.ErrNotExist
+	} else if pe, ok := errors.AsType[*fs.PathError](err); ok {
+		err = pe.Err
+	}
+	return &fs.PathError{Op: op, Path: name, Err: err}
+}
+
+// isNotExist reports whether err means that a file is missing, including
+// the case where a parent of the name is a file rather than a directory.
+func isNotExist(err error) bool {
+	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR)
+}
+
+// isStaleTemp reports whether a temporary file is old enough to belong to
+// a writer that died.
+func isStaleTemp(fi fs.FileInfo) bool {
+	return time.Since(fi.ModTime()) > staleTempAge
+}
+
+// ctxReader stops reading once ctx is done.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (r ctxReader) Read(p []byte) (int, error) {
+	if err := r.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return r.r.Read(p)
+}

@@ -1,0 +1,109 @@
+// Package memstore is a store.Store kept in memory, for tests of the parts
+// of gomirror that read and write a store.
+package memstore
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"io/fs"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/gomirror/gomirror/internal/store"
+)
+
+var (
+	_ store.Store  = (*Store)(nil)
+	_ store.Walker = (*Store)(nil)
+)
+
+// Store keeps files in a map. The zero value is not usable; call New. It is
+// safe for concurrent use.
+type Store struct {
+	mu    sync.Mutex
+	files map[string][]byte
+}
+
+// New returns an empty Store.
+func New() *Store {
+	return &Store{files: make(map[string][]byte)}
+}
+
+// Get returns the content of name, or an error matching fs.ErrNotExist.
+func (s *Store) Get(ctx context.Context, name string) (io.ReadCloser, error) {
+	if err := store.CheckName(name); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	data, ok := s.files[name]
+	s.mu.Unlock()
+	if !ok {
+		return nil, &fs.PathError{Op: "get", Path: name, Err: fs.ErrNotExist}
+	}
+	return io.NopCloser(bytes.NewReader(data)), nil
+}
+
+// Put stores the whole of content under name.
+func (s *Store) Put(ctx context.Context, name string, content io.Reader) error {
+	if err := store.CheckName(name); err != nil {
+		return err
+	}
+	data, err := io.ReadAll(content)
+	if err != nil {
+		return fmt.Errorf("put %s: %w", name, err)
+	}
+	s.mu.Lock()
+	s.files[name] = data
+	s.mu.Unlock()
+	return nil
+}
+
+// Delete removes name.
+func (s *Store) Delete(ctx context.Context, name string) error {
+	if err := store.CheckName(name); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	delete(s.files, name)
+	s.mu.Unlock()
+	return nil
+}
+
+// Walk calls fn for each name under prefix.
+func (s *Store) Walk(ctx context.Context, prefix string, fn func(name string) error) error {
+	for _, name := range s.Names() {
+		if !strings.HasPrefix(name, prefix) {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := fn(name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Names returns the names in the store, sorted.
+func (s *Store) Names() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	names := make([]string, 0, len(s.files))
+	for name := range s.files {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// Bytes returns the content of name and whether there is one.
+func (s *Store) Bytes(name string) ([]byte, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	data, ok := s.files[name]
+	return bytes.Clone(data), ok
+}

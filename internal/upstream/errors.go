@@ -1,0 +1,92 @@
+package upstream
+
+import (
+	"fmt"
+	"io/fs"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// notFoundError reports that an upstream does not have what was asked for.
+// Its message is the one-line reason the upstream gave, suitable for showing
+// to users as is.
+type notFoundError struct {
+	reason string
+}
+
+func (e *notFoundError) Error() string { return e.reason }
+
+// Is reports whether target is fs.ErrNotExist.
+func (e *notFoundError) Is(target error) bool { return target == fs.ErrNotExist }
+
+// errOff is returned when the chain reaches "off".
+type offError struct{}
+
+func (offError) Error() string { return "module lookup disabled by GOPROXY=off" }
+
+// Is reports whether target is fs.ErrPermission.
+func (offError) Is(target error) bool { return target == fs.ErrPermission }
+
+// invalidNameError reports a name that is not a well-formed module proxy
+// request.
+type invalidNameError struct {
+	name   string
+	reason string
+}
+
+func (e *invalidNameError) Error() string {
+	return fmt.Sprintf("invalid module proxy request %q: %s", e.name, e.reason)
+}
+
+// Is reports whether target is fs.ErrInvalid.
+func (e *invalidNameError) Is(target error) bool { return target == fs.ErrInvalid }
+
+// statusError is an HTTP answer from a proxy other than 200, 404 and 410.
+type statusError struct {
+	status string // e.g. "500 Internal Server Error"
+	code   int
+	reason string // first line of a text/plain body, cleaned; may be empty
+}
+
+func (e *statusError) Error() string {
+	if e.reason != "" {
+		return e.status + ": " + e.reason
+	}
+	return e.status
+}
+
+// maxReasonLen bounds the length of a reason passed on from an upstream.
+const maxReasonLen = 300
+
+// cleanReason returns the first non-blank line of s, trimmed, with control
+// and other non-graphic characters removed and its length bounded. It
+// returns "" when s is not UTF-8 or has nothing to show.
+func cleanReason(s string) string {
+	if !utf8.ValidString(s) {
+		return ""
+	}
+	for line := range strings.SplitSeq(s, "\n") {
+		line = strings.TrimSpace(strings.Map(func(r rune) rune {
+			if r == '\t' {
+				return ' '
+			}
+			if !unicode.IsGraphic(r) {
+				return -1
+			}
+			return r
+		}, line))
+		if line == "" {
+			continue
+		}
+		if len(line) > maxReasonLen {
+			cut := maxReasonLen
+			for cut > 0 && !utf8.RuneStart(line[cut]) {
+				cut--
+			}
+			line = line[:cut] + "..."
+		}
+		return line
+	}
+	return ""
+}

@@ -1,10 +1,10 @@
 package main
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -332,4 +332,23 @@ func storedFiles(t *testing.T, dir string) []string {
 func fileExists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
+}
+
+// zipWithOutsidePath builds a zip for m that also holds a file outside the
+// module's path@version/ prefix.
+func zipWithOutsidePath(t *testing.T, m *sumdbtest.Module) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for _, name := range []string{m.Version.String() + "/go.mod", m.Version.String() + "/../../outside.go"} {
+		w, err := zw.Create(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write(m.Mod)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
 }

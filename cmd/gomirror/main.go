@@ -10,8 +10,13 @@ import (
 )
 
 func main() {
+	os.Exit(runProcess())
+}
+
+// runProcess runs gomirror as this process, with a context that ends on
+// SIGINT or SIGTERM.
+func runProcess() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Environ(), os.Stdin, os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
+	defer stop()
+	return run(ctx, os.Args[1:], os.Environ(), os.Stdin, os.Stdout, os.Stderr)
 }

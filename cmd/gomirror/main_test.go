@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"os"
 	"testing"
 
@@ -12,8 +11,6 @@ import (
 // binary re-executes itself as "gomirror".
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"gomirror": func() {
-			os.Exit(run(context.Background(), os.Args[1:], os.Environ(), os.Stdin, os.Stdout, os.Stderr))
-		},
+		"gomirror": func() { os.Exit(runProcess()) },
 	})
 }

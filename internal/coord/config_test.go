@@ -109,7 +109,8 @@ func TestPasswordFromEnv(t *testing.T) {
 		t.Fatalf("ACL SETUSER: %v", err)
 	}
 	t.Cleanup(func() { admin.Do(context.Background(), "ACL", "DELUSER", user) })
-	userURL := strings.Replace(url, "redis://", "redis://"+user+"@", 1)
+	// The URL's password is wrong: only the environment's is right.
+	userURL := strings.Replace(url, "redis://", "redis://"+user+":wrong@", 1)
 
 	tests := []struct {
 		name   string
@@ -122,7 +123,7 @@ func TestPasswordFromEnv(t *testing.T) {
 			}
 			return ""
 		}, true},
-		{"missing", nil, false},
+		{"not set", nil, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -87,9 +87,11 @@ type Coordinator struct {
 	wg     sync.WaitGroup
 
 	// state is the health state (stateUnknown, ...); healthMu serialises
-	// its transitions so each is logged once.
+	// its transitions so each is logged once. down is closed while
+	// degraded, to wake waiting Lock calls; healthMu guards it.
 	state    atomic.Int32
 	healthMu sync.Mutex
+	down     chan struct{}
 
 	// waiting counts Lock calls blocked waiting for another fill. Tests
 	// read it to know when every waiter is in place.
@@ -132,6 +134,7 @@ func New(ctx context.Context, cfg Config) (*Coordinator, error) {
 		metrics: cfg.Metrics,
 		ctx:     bg,
 		cancel:  cancel,
+		down:    make(chan struct{}),
 	}
 	c.hub = newHub(client, c.log)
 
@@ -281,6 +284,11 @@ func (c *Coordinator) setDegraded(down bool, err error) {
 		return
 	}
 	c.state.Store(want)
+	if down {
+		close(c.down)
+	} else if prev == stateDegraded {
+		c.down = make(chan struct{})
+	}
 	if c.metrics != nil {
 		if down {
 			c.metrics.CoordinationDegraded.Set(1)
@@ -294,4 +302,27 @@ func (c *Coordinator) setDegraded(down bool, err error) {
 	case prev == stateDegraded:
 		c.log.Info("coordination restored: redis reachable again")
 	}
+}
+
+// SetClientLogger sends the messages of the Redis client library, which it
+// otherwise prints to standard error, to l at Debug level: gomirror reports
+// Redis trouble itself, once per transition. The library keeps one logger
+// for the whole process, so only main should call SetClientLogger, once,
+// before any New.
+func SetClientLogger(l *slog.Logger) {
+	redis.SetLogger(clientLogger{l})
+}
+
+// clientLogger adapts a *slog.Logger to the Redis client library's logger.
+type clientLogger struct{ l *slog.Logger }
+
+func (c clientLogger) Printf(ctx context.Context, format string, v ...any) {
+	c.l.DebugContext(ctx, fmt.Sprintf(format, v...), "component", "redis-client")
+}
+
+// degradedSignal returns a channel closed once the Coordinator is degraded.
+func (c *Coordinator) degradedSignal() <-chan struct{} {
+	c.healthMu.Lock()
+	defer c.healthMu.Unlock()
+	return c.down
 }

@@ -91,3 +91,36 @@ func TestDegradationRecovers(t *testing.T) {
 		t.Errorf("got %d degradation warnings after going down twice, want 2", n)
 	}
 }
+
+func TestWaiterGivesUpWhenRedisGoesAway(t *testing.T) {
+	target := testRedis(t)
+	prefix := testPrefix()
+	u, err := url.Parse(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := startProxy(t, "127.0.0.1:0", u.Host)
+	u.Host = proxy.ln.Addr().String()
+	holder := newReplica(t, target, prefix, 0)
+	waiter := newReplica(t, u.String(), prefix, 0)
+
+	fill, release, err := holder.Lock(t.Context(), testName)
+	if err != nil || !fill {
+		t.Fatalf("Lock: got fill=%v err=%v, want fill=true", fill, err)
+	}
+	defer release(true)
+	ch := lockAsync(t.Context(), waiter, testName)
+	eventually(t, "the waiter to wait", func() bool { return waiter.waiting.Load() == 1 })
+
+	proxy.stop()
+	if err := waiter.Check(t.Context()); err == nil {
+		t.Fatal("got Check nil with Redis cut off, want an error")
+	}
+	got := await(t, ch, "the waiter to give up")
+	if got.err == nil || got.fill {
+		t.Errorf("got fill=%v err=%v once Redis was cut off, want an error", got.fill, got.err)
+	}
+	if errors.Is(got.err, context.Canceled) {
+		t.Errorf("got err %v, want a coordination error, not a context one", got.err)
+	}
+}

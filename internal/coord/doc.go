@@ -21,5 +21,6 @@
 //
 //	PREFIXlock:NAME      the fill lock: a random token, with a TTL the holder renews
 //	PREFIXfill:NAME      pub/sub channel: "stored" or "failed" when a fill ends
+//	PREFIXstored:NAME    set for a few seconds after a fill of NAME was stored
 //	PREFIXnotfound:NAME  a remembered upstream "not found" reason, with a TTL
 package coord

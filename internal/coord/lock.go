@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -12,10 +13,15 @@ import (
 )
 
 // acquireScript takes the lock KEYS[1] with token ARGV[1] for ARGV[2]
-// milliseconds if nobody holds it. It returns {1, 0} when it took the lock,
-// or {0, PTTL} with the holder's remaining time. A lock left without a TTL
-// (never written by gomirror) is given one, so that it cannot block forever.
+// milliseconds, unless the file was stored a moment ago (KEYS[2] exists)
+// or someone else holds the lock. It returns {1, 0} when it took the lock,
+// {2, 0} when the file was just stored, or {0, PTTL} with the holder's
+// remaining time. A lock left without a TTL (never written by gomirror) is
+// given one, so that it cannot block forever.
 var acquireScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[2]) == 1 then
+	return {2, 0}
+end
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
 	return {1, 0}
 end
@@ -27,6 +33,13 @@ end
 return {0, ttl}
 `)
 
+// Outcomes of acquireScript.
+const (
+	lockBusy   = 0
+	lockTaken  = 1
+	lockStored = 2
+)
+
 // renewScript extends the lock KEYS[1] to ARGV[2] milliseconds if it still
 // holds token ARGV[1]. It returns 1 if it did, 0 if the lock was lost.
 var renewScript = redis.NewScript(`
@@ -37,22 +50,32 @@ return 0
 `)
 
 // releaseScript deletes the lock KEYS[1] if it still holds token ARGV[1],
-// then publishes the outcome ARGV[2] on channel ARGV[3]. "stored" is
+// then publishes the outcome ARGV[2] on channel ARGV[3]. "stored" is also
+// remembered in KEYS[2] for ARGV[4] milliseconds, for waiters that were
+// woken before it and are about to take the free lock. "stored" is
 // published even by a holder that lost its lock, since it is true all the
 // same; "failed" only by the holder, so that it cannot disturb a newer
-// fill. ARGV[4] == "quiet" deletes without publishing. It returns 1 if the
-// lock was still held.
+// fill. It returns 1 if the lock was still held.
 var releaseScript = redis.NewScript(`
 local held = 0
 if redis.call('GET', KEYS[1]) == ARGV[1] then
 	redis.call('DEL', KEYS[1])
 	held = 1
 end
-if ARGV[4] ~= 'quiet' and (held == 1 or ARGV[2] == 'stored') then
+if ARGV[2] == 'stored' then
+	redis.call('SET', KEYS[2], '1', 'PX', ARGV[4])
+end
+if held == 1 or ARGV[2] == 'stored' then
 	redis.call('PUBLISH', ARGV[3], ARGV[2])
 end
 return held
 `)
+
+// storedMemory is how long Lock answers fill == false, without taking the
+// lock, after a fill of the same name was stored. It closes the race
+// between a waiter woken to take over and a fill that ended meanwhile, and
+// spares a caller whose store lookup just missed a fill that ended.
+const storedMemory = 10 * time.Second
 
 // wakeSlack is added to a lock's remaining TTL before a waiter tries to
 // take it over, so that it has expired by then.
@@ -60,6 +83,7 @@ const wakeSlack = 5 * time.Millisecond
 
 func (c *Coordinator) lockKey(name string) string     { return c.prefix + "lock:" + name }
 func (c *Coordinator) fillChannel(name string) string { return c.prefix + "fill:" + name }
+func (c *Coordinator) storedKey(name string) string   { return c.prefix + "stored:" + name }
 
 func noRelease(bool) {}
 
@@ -69,10 +93,10 @@ func noRelease(bool) {}
 // With fill == true the caller holds name's lock, which the Coordinator
 // renews until release is called; the caller must call release exactly
 // once (later calls do nothing), with stored reporting whether name is now
-// in the shared store. Another replica may have stored name just before
-// the lock was taken, so a caller should look in the store again before
-// fetching. With fill == false another replica stored name, and release
-// does nothing.
+// in the shared store. With fill == false a replica stored name while Lock
+// waited, or a few seconds before Lock was called (a fill that ended
+// between the caller's store lookup and Lock); the caller then serves name
+// from the store, and release does nothing.
 //
 // Lock waits without polling: it is told by pub/sub when the holder
 // releases, and it wakes when the holder's lock would expire, to take it
@@ -87,20 +111,21 @@ func (c *Coordinator) Lock(ctx context.Context, name string) (fill bool, release
 		return false, noRelease, err
 	}
 	if c.ctx.Err() != nil {
-		return false, noRelease, errClosed
+		return false, noRelease, fmt.Errorf("coord: lock %s: %w", name, errClosed)
 	}
-	key, channel := c.lockKey(name), c.fillChannel(name)
 	token := newToken()
-
-	held, _, err := c.acquire(ctx, key, token)
+	got, _, err := c.acquire(ctx, name, token)
 	if err != nil {
 		return false, noRelease, c.lockError(ctx, name, err)
 	}
-	if held {
+	switch got {
+	case lockTaken:
 		return true, c.hold(name, token), nil
+	case lockStored:
+		return false, noRelease, nil
 	}
 
-	w, err := c.hub.join(ctx, channel)
+	w, err := c.hub.join(ctx, c.fillChannel(name))
 	if err != nil {
 		return false, noRelease, c.lockError(ctx, name, err)
 	}
@@ -109,17 +134,15 @@ func (c *Coordinator) Lock(ctx context.Context, name string) (fill bool, release
 	for {
 		// Subscribed first, then tried again: a holder that released
 		// between the first try and the subscription left the lock free.
-		held, pttl, err := c.acquire(ctx, key, token)
+		got, pttl, err := c.acquire(ctx, name, token)
 		if err != nil {
 			return false, noRelease, c.lockError(ctx, name, err)
 		}
-		if held {
-			if w.stored.Load() {
-				// Stored meanwhile: hand the lock back without a word.
-				c.unlock(name, token, false, true)
-				return false, noRelease, nil
-			}
+		switch got {
+		case lockTaken:
 			return true, c.hold(name, token), nil
+		case lockStored:
+			return false, noRelease, nil
 		}
 		stored, err := c.wait(ctx, w, min(pttl, c.ttl)+wakeSlack)
 		if err != nil {
@@ -133,8 +156,11 @@ func (c *Coordinator) Lock(ctx context.Context, name string) (fill bool, release
 }
 
 // wait waits for w to be told the outcome of the fill under way, for at
-// most d. It reports whether the file was stored.
+// most d. It reports whether the file was stored. It gives up with an
+// error when Redis turns out unreachable meanwhile: the outcome may never
+// come.
 func (c *Coordinator) wait(ctx context.Context, w *waiter, d time.Duration) (stored bool, err error) {
+	down := c.degradedSignal()
 	c.waiting.Add(1)
 	defer c.waiting.Add(-1)
 	t := time.NewTimer(d)
@@ -148,20 +174,23 @@ func (c *Coordinator) wait(ctx context.Context, w *waiter, d time.Duration) (sto
 		return false, context.Cause(ctx)
 	case <-c.ctx.Done():
 		return false, errClosed
+	case <-down:
+		return false, errors.New("redis unreachable while waiting for another fill")
 	}
 }
 
-// acquire tries to take key with token. When the lock is held by someone
-// else it returns the time the holder has left.
-func (c *Coordinator) acquire(ctx context.Context, key, token string) (held bool, pttl time.Duration, err error) {
-	res, err := acquireScript.Run(ctx, c.client, []string{key}, token, c.ttl.Milliseconds()).Int64Slice()
+// acquire tries to take the lock on name with token. When another holds
+// it, it also returns the time the holder has left.
+func (c *Coordinator) acquire(ctx context.Context, name, token string) (outcome int64, pttl time.Duration, err error) {
+	keys := []string{c.lockKey(name), c.storedKey(name)}
+	res, err := acquireScript.Run(ctx, c.client, keys, token, c.ttl.Milliseconds()).Int64Slice()
 	if err = c.observe(ctx, err); err != nil {
-		return false, 0, err
+		return 0, 0, err
 	}
 	if len(res) != 2 {
-		return false, 0, fmt.Errorf("unexpected lock script reply %v", res)
+		return 0, 0, fmt.Errorf("unexpected lock script reply %v", res)
 	}
-	return res[0] == 1, time.Duration(max(res[1], 0)) * time.Millisecond, nil
+	return res[0], time.Duration(max(res[1], 0)) * time.Millisecond, nil
 }
 
 // lockError wraps an error of Lock for name, leaving the caller's own
@@ -189,7 +218,7 @@ func (c *Coordinator) hold(name, token string) func(stored bool) {
 	return func(stored bool) {
 		once.Do(func() {
 			stop()
-			c.unlock(name, token, stored, false)
+			c.unlock(name, token, stored)
 		})
 	}
 }
@@ -218,25 +247,22 @@ func (c *Coordinator) renew(ctx context.Context, name, token string) {
 	}
 }
 
-// unlock deletes the lock on name if token still holds it and, unless
-// quiet, tells the waiters whether name was stored. Failures are logged:
-// the lock then expires by itself.
-func (c *Coordinator) unlock(name, token string, stored, quiet bool) {
+// unlock deletes the lock on name if token still holds it and tells the
+// waiters whether name was stored. Failures are logged: the lock then
+// expires by itself.
+func (c *Coordinator) unlock(name, token string, stored bool) {
 	msg := msgFailed
 	if stored {
 		msg = msgStored
 	}
-	mode := "publish"
-	if quiet {
-		mode = "quiet"
-	}
 	ctx := c.ctx
-	held, err := releaseScript.Run(ctx, c.client, []string{c.lockKey(name)}, token, msg, c.fillChannel(name), mode).Int64()
+	keys := []string{c.lockKey(name), c.storedKey(name)}
+	held, err := releaseScript.Run(ctx, c.client, keys, token, msg, c.fillChannel(name), storedMemory.Milliseconds()).Int64()
 	if err = c.observe(ctx, err); err != nil {
 		c.log.Debug("fill lock not released; it will expire", "name", name, "err", err)
 		return
 	}
-	if held == 0 && !quiet {
+	if held == 0 {
 		c.log.Warn("fill lock had expired before release; another replica may have fetched the same file", "name", name, "stored", stored)
 	}
 }

@@ -193,11 +193,10 @@ func TestReleaseOnlyOwnLock(t *testing.T) {
 	if err != nil || !fill {
 		t.Fatalf("Lock on a: got fill=%v err=%v, want fill=true", fill, err)
 	}
-	releaseA(true)
-	// Lock knows nothing of the store: the next caller fills again.
+	releaseA(false)
 	fill, releaseB, err := b.Lock(t.Context(), testName)
 	if err != nil || !fill {
-		t.Fatalf("Lock on b: got fill=%v err=%v, want fill=true", fill, err)
+		t.Fatalf("Lock on b after a failed: got fill=%v err=%v, want fill=true", fill, err)
 	}
 	defer releaseB(true)
 
@@ -209,6 +208,31 @@ func TestReleaseOnlyOwnLock(t *testing.T) {
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("got fill=%v err=%v while b holds the lock, want %v", fill, err, context.DeadlineExceeded)
 	}
+}
+
+func TestLockJustStored(t *testing.T) {
+	url := testRedis(t)
+	prefix := testPrefix()
+	a := newReplica(t, url, prefix, 0)
+	b := newReplica(t, url, prefix, 0)
+
+	fill, release, err := a.Lock(t.Context(), testName)
+	if err != nil || !fill {
+		t.Fatalf("Lock on a: got fill=%v err=%v, want fill=true", fill, err)
+	}
+	release(true)
+	// A caller whose store lookup missed the file a moment before it was
+	// stored is sent back to the store.
+	fill, release, err = b.Lock(t.Context(), testName)
+	if err != nil || fill {
+		t.Fatalf("Lock on b just after a stored: got fill=%v err=%v, want fill=false", fill, err)
+	}
+	release(false) // a no-op
+	fill, release, err = b.Lock(t.Context(), "golang.org/x/text/@v/v0.3.0.mod")
+	if err != nil || !fill {
+		t.Fatalf("Lock on another name: got fill=%v err=%v, want fill=true", fill, err)
+	}
+	release(true)
 }
 
 func TestLockDistinctNamesDoNotWait(t *testing.T) {

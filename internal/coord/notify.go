@@ -32,6 +32,8 @@ type hub struct {
 	client *redis.Client
 	log    *slog.Logger
 
+	quit chan struct{} // closed by close
+
 	mu      sync.Mutex // guards the fields below and orders (un)subscribe commands
 	closed  bool
 	ps      *redis.PubSub
@@ -59,6 +61,7 @@ func newHub(client *redis.Client, log *slog.Logger) *hub {
 	return &hub{
 		client:  client,
 		log:     log,
+		quit:    make(chan struct{}),
 		subs:    make(map[string]*subscription),
 		pending: make(map[string][]*subscription),
 	}
@@ -106,6 +109,9 @@ func (h *hub) join(ctx context.Context, channel string) (*waiter, error) {
 	case <-ctx.Done():
 		h.leave(w)
 		return nil, context.Cause(ctx)
+	case <-h.quit:
+		h.leave(w)
+		return nil, errClosed
 	case <-t.C:
 		h.leave(w)
 		return nil, fmt.Errorf("subscribe to %s: not confirmed within %v", channel, subscribeTimeout)
@@ -188,6 +194,7 @@ func (h *hub) close() {
 		return
 	}
 	h.closed = true
+	close(h.quit)
 	ps, done := h.ps, h.done
 	h.mu.Unlock()
 	if ps == nil {

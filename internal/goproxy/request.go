@@ -3,6 +3,7 @@ package goproxy
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 
 	"golang.org/x/mod/module"
@@ -61,15 +62,28 @@ func badRequest(format string, args ...any) error {
 
 // parseRequest parses the escaped URL path of a GOPROXY request, such as
 // "/golang.org/x/text/@v/v0.3.0.zip". It accepts only what the go command
-// sends: no percent-encoding, no dot segments, no backslashes or control
-// characters, and module paths and versions that golang.org/x/mod/module
+// sends: no escaped slashes or dots, no dot segments, no backslashes or
+// control characters, and module paths and versions that golang.org/x/mod/module
 // accepts.
 func parseRequest(rawPath string) (request, error) {
 	if len(rawPath) > store.MaxNameLen {
 		return request{}, badRequest("path longer than %d bytes", store.MaxNameLen)
 	}
 	if strings.Contains(rawPath, "%") {
-		return request{}, badRequest("percent-encoded characters are not allowed")
+		// The go command escapes the "!" of case-encoding as %21. An
+		// escaped slash, dot, backslash, NUL or percent sign is never
+		// needed, and only ever hides a path from the checks below.
+		lower := strings.ToLower(rawPath)
+		for _, esc := range []string{"%2f", "%2e", "%5c", "%00", "%25"} {
+			if strings.Contains(lower, esc) {
+				return request{}, badRequest("escaped %q in path", esc)
+			}
+		}
+		dec, err := url.PathUnescape(rawPath)
+		if err != nil {
+			return request{}, badRequest("bad percent-encoding")
+		}
+		rawPath = dec
 	}
 	p, ok := strings.CutPrefix(rawPath, "/")
 	if !ok {

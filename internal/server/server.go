@@ -42,6 +42,7 @@ type Server struct {
 	cfg     config.Config
 	log     *slog.Logger
 	handler http.Handler
+	proxy   *goproxy.Handler
 	store   checker
 	coord   *coord.Coordinator
 }
@@ -108,6 +109,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, env []string)
 		gcfg.Verifier = sdb
 	}
 	if cfg.Redis != "" {
+		coord.SetClientLogger(log)
 		c, err := coord.New(ctx, coord.Config{URL: cfg.Redis, Logger: log, Metrics: m, Getenv: envLookup(env)})
 		if err != nil {
 			return nil, fmt.Errorf("redis: %w", err)
@@ -121,6 +123,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, env []string)
 		s.Close()
 		return nil, err
 	}
+	s.proxy = gp
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
@@ -174,7 +177,14 @@ func envLookup(env []string) func(string) string {
 // openStore opens the store that cfg names, and what checks its health.
 func openStore(ctx context.Context, cfg config.Config, log *slog.Logger, env []string) (store.Store, checker, error) {
 	if strings.HasPrefix(cfg.Storage, "s3://") {
-		st, err := s3.New(ctx, cfg.Storage, log, envLookup(env))
+		// The data directory is this replica's own: downloads that a
+		// crash interrupted are of no use to anyone.
+		if entries, err := os.ReadDir(filepath.Join(cfg.Data, ".tmp")); err == nil {
+			for _, e := range entries {
+				os.Remove(filepath.Join(cfg.Data, ".tmp", e.Name()))
+			}
+		}
+		st, err := s3.New(ctx, cfg.Storage, envLookup(env), log)
 		return st, st, err
 	}
 	root := cfg.Data
@@ -240,6 +250,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	defer cancel()
 	if err := hs.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
+	}
+	// Fills whose clients hung up go on in the background: let them
+	// finish storing, within the same bound.
+	if err := s.proxy.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: waiting for fills: %w", err)
 	}
 	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
 		return err

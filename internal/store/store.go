@@ -34,8 +34,11 @@ type Store interface {
 // Walker is implemented by stores that can list the names under a prefix.
 // Only maintenance commands (fsck) walk a store; no request path does.
 type Walker interface {
-	// Walk calls fn for each name under prefix ("" for all), in no
-	// particular order, and stops at the first error fn returns.
+	// Walk calls fn for each name that starts with prefix, in no
+	// particular order, and stops at the first error fn returns. The
+	// prefix is matched as a string: "" lists everything, and a prefix
+	// ending in "/" lists a directory. Without its trailing "/", a prefix
+	// must pass CheckName; else the error wraps ErrInvalidName.
 	Walk(ctx context.Context, prefix string, fn func(name string) error) error
 }
 

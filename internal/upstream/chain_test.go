@@ -16,7 +16,7 @@ func TestNewChain(t *testing.T) {
 		falls   []bool
 	}{
 		{"https://a.example", []string{"https://a.example"}, []int{entryProxy}, []bool{false}},
-		{"https://a.example,https://b.example/p/|direct", []string{"https://a.example", "https://b.example/p/"},
+		{"https://a.example,https://b.example/p/|direct", []string{"https://a.example", "https://b.example/p"},
 			[]int{entryProxy, entryProxy, entryDirect}, []bool{false, true, false}},
 		{"proxy.example", []string{"https://proxy.example"}, []int{entryProxy}, []bool{false}},
 		{" a.example , ,b.example:8080|off,https://ignored.example", []string{"https://a.example", "https://b.example:8080"},

@@ -131,7 +131,9 @@ type info struct {
 func (d *direct) fetch(ctx context.Context, req request) (io.ReadCloser, error) {
 	switch req.kind {
 	case kindList:
-		m, err := d.goJSON(ctx, req, "list", "-m", "-json", "-versions", req.path)
+		// -retracted keeps retracted versions in the list, as proxies do;
+		// the go command filters them on the client.
+		m, err := d.goJSON(ctx, req, "list", "-m", "-json", "-versions", "-retracted", req.path)
 		if err != nil {
 			return nil, err
 		}
@@ -235,7 +237,7 @@ func (d *direct) goJSON(ctx context.Context, req request, args ...string) (*goMo
 		}
 		return nil, &notFoundError{reason: msg}
 	}
-	d.logger.WarnContext(ctx, "direct fetch failed", "name", req.name, "args", args, "stderr", d.scrub(stderr))
+	d.logger.DebugContext(ctx, "direct fetch failed", "name", req.name, "args", args, "stderr", d.scrub(stderr))
 	return nil, fmt.Errorf("direct: %s", msg)
 }
 

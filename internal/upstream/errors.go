@@ -20,7 +20,7 @@ func (e *notFoundError) Error() string { return e.reason }
 // Is reports whether target is fs.ErrNotExist.
 func (e *notFoundError) Is(target error) bool { return target == fs.ErrNotExist }
 
-// errOff is returned when the chain reaches "off".
+// offError is returned when the chain reaches "off".
 type offError struct{}
 
 func (offError) Error() string { return "module lookup disabled by GOPROXY=off" }

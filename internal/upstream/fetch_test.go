@@ -165,24 +165,33 @@ func TestFetchKinds(t *testing.T) {
 	}
 }
 
+// TestFetchEscaping checks that module paths and versions, case-escaped in
+// names, reach the upstream escaped exactly once, and URL-encoded as the
+// go command encodes them ("!" travels as %21, which servers decode).
 func TestFetchEscaping(t *testing.T) {
+	type seen struct{ path, uri string }
 	var mu sync.Mutex
-	var got []string
+	var got []seen
 	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
-		got = append(got, r.RequestURI)
+		got = append(got, seen{r.URL.Path, r.RequestURI})
 		mu.Unlock()
 		io.WriteString(w, "ok")
 	}))
 	t.Cleanup(s.Close)
 	tests := []struct {
-		base, name, want string
+		base, name        string
+		wantPath, wantURI string
 	}{
-		{s.URL, "github.com/!burnt!sushi/toml/@v/list", "/github.com/!burnt!sushi/toml/@v/list"},
-		{s.URL + "/mirror/", "github.com/!burnt!sushi/toml/@v/v1.0.0.info", "/mirror/github.com/!burnt!sushi/toml/@v/v1.0.0.info"},
-		{s.URL + "/a%20b", "github.com/!azure/go/@v/!master.info", "/a%20b/github.com/!azure/go/@v/!master.info"},
-		{s.URL, "example.com/m/@v/v2.0.0+incompatible.zip", "/example.com/m/@v/v2.0.0+incompatible.zip"},
-		{s.URL, "example.com/m/@v/release~1.info", "/example.com/m/@v/release~1.info"},
+		{s.URL, "github.com/!burnt!sushi/toml/@v/list",
+			"/github.com/!burnt!sushi/toml/@v/list", "/github.com/%21burnt%21sushi/toml/@v/list"},
+		{s.URL + "/mirror/", "github.com/!burnt!sushi/toml/@v/v1.0.0.info",
+			"/mirror/github.com/!burnt!sushi/toml/@v/v1.0.0.info", "/mirror/github.com/%21burnt%21sushi/toml/@v/v1.0.0.info"},
+		{s.URL + "/a%20b", "github.com/!azure/go/@v/!master.info",
+			"/a b/github.com/!azure/go/@v/!master.info", "/a%20b/github.com/%21azure/go/@v/%21master.info"},
+		{s.URL, "example.com/m/@v/v2.0.0+incompatible.zip",
+			"/example.com/m/@v/v2.0.0+incompatible.zip", "/example.com/m/@v/v2.0.0+incompatible.zip"},
+		{s.URL, "example.com/m/@latest", "/example.com/m/@latest", "/example.com/m/@latest"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -195,8 +204,11 @@ func TestFetchEscaping(t *testing.T) {
 			mu.Lock()
 			last := got[len(got)-1]
 			mu.Unlock()
-			if last != tt.want {
-				t.Errorf("Fetch(%q) from %s: upstream got %q, want %q", tt.name, tt.base, last, tt.want)
+			if last.path != tt.wantPath {
+				t.Errorf("Fetch(%q) from %s: upstream decoded path %q, want %q", tt.name, tt.base, last.path, tt.wantPath)
+			}
+			if last.uri != tt.wantURI {
+				t.Errorf("Fetch(%q) from %s: upstream request URI %q, want %q", tt.name, tt.base, last.uri, tt.wantURI)
 			}
 		})
 	}
@@ -272,7 +284,7 @@ func TestFetchRetries(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := newFakeProxy(t, mod)
-			p.fail = tt.fail
+			p.setFail(tt.fail)
 			u := newTest(t, Config{Proxy: p.URL, Retries: tt.retries})
 			body, err := u.Fetch(t.Context(), name)
 			if tt.wantOK {
@@ -515,16 +527,16 @@ func TestFetchMetrics(t *testing.T) {
 	}
 	readAll(t, body)
 	body.Close() // a second Close must not count twice
-	if _, err := u.Fetch(t.Context(), "example.com/lib/@v/v9.0.0.info"); !errors.Is(err, fs.ErrNotExist) {
+	if _, err := u.Fetch(t.Context(), "example.com/lib/@v/v1.9.0.info"); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("Fetch: got error %v, want fs.ErrNotExist", err)
 	}
 	if _, err := u.Fetch(t.Context(), "example.com/lib/@v/main.info"); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("Fetch: got error %v, want fs.ErrNotExist", err)
 	}
-	p.fail = func(w http.ResponseWriter, r *http.Request, n int) bool {
+	p.setFail(func(w http.ResponseWriter, r *http.Request, n int) bool {
 		http.Error(w, "broken", http.StatusInternalServerError)
 		return true
-	}
+	})
 	if _, err := u.Fetch(t.Context(), "example.com/lib/@v/list"); err == nil {
 		t.Fatal("Fetch: got no error, want one")
 	}

@@ -143,6 +143,13 @@ func (p *fakeProxy) serve(w http.ResponseWriter, r *http.Request) {
 	w.Write(data)
 }
 
+// setFail sets the fail hook.
+func (p *fakeProxy) setFail(fail func(w http.ResponseWriter, r *http.Request, n int) bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.fail = fail
+}
+
 // requests returns how many requests the proxy received.
 func (p *fakeProxy) requests() int {
 	p.mu.Lock()

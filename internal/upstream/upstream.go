@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -27,7 +28,8 @@ const DefaultRetries = 2
 type Config struct {
 	// Proxy is the chain in GOPROXY syntax, for example
 	// "https://a.example,https://b.example|direct", "direct" or "off".
-	// It is required.
+	// It is required. A proxy URL may carry credentials
+	// (https://user:password@host); errors never show the password.
 	Proxy string
 	// Private is a comma-separated list of module path glob patterns
 	// (GOPRIVATE/GONOPROXY syntax, see module.MatchPrefixPatterns). Matching
@@ -146,13 +148,14 @@ func newClient() *http.Client {
 	return &http.Client{Transport: t}
 }
 
-// Proxies returns the base URLs of the chain's proxy entries, in order.
-// They may be http, https or file URLs and may carry credentials.
+// Proxies returns the base URLs of the chain's proxy entries, in order,
+// without a trailing slash. They may be http, https or file URLs and may
+// carry credentials, so they are not for showing to users.
 func (u *Upstream) Proxies() []string {
 	var out []string
 	for _, e := range u.chain {
 		if e.kind == entryProxy {
-			out = append(out, e.url.String())
+			out = append(out, strings.TrimSuffix(e.url.String(), "/"))
 		}
 	}
 	return out

@@ -344,19 +344,18 @@ func (s *Switcher) Restore(ctx context.Context, target mirrors.Target, file stri
 			return err
 		}
 	}
-	var keep []Saved
-	restored := 0
+	var keep, restored []Saved
 	for _, e := range st.Saved {
 		if e.Target != string(target) || (file != "" && e.Path != file) {
 			keep = append(keep, e)
 			continue
 		}
-		restored++
+		restored = append(restored, e)
 		if err := s.restoreOne(e, dryRun); err != nil {
 			return err
 		}
 	}
-	if restored == 0 {
+	if len(restored) == 0 {
 		what := string(target)
 		if file != "" {
 			what += " (" + file + ")"
@@ -368,7 +367,26 @@ func (s *Switcher) Restore(ctx context.Context, target mirrors.Target, file stri
 		return nil
 	}
 	st.Saved = keep
-	return st.save(sf)
+	if err := st.save(sf); err != nil {
+		return err
+	}
+	if len(keep) == 0 {
+		// gomirror's own directory goes too when nothing else is in it.
+		os.Remove(filepath.Dir(sf))
+	}
+	// Directories gomirror created, deepest first, now that the state file
+	// (which may have lived in one of them) is gone. Only empty ones go.
+	for _, e := range restored {
+		if e.Existed {
+			continue
+		}
+		for i := len(e.CreatedDirs) - 1; i >= 0; i-- {
+			if err := os.Remove(e.CreatedDirs[i]); err != nil {
+				break
+			}
+		}
+	}
+	return nil
 }
 
 func (s *Switcher) restoreOne(e Saved, dryRun bool) error {
@@ -391,12 +409,6 @@ func (s *Switcher) restoreOne(e Saved, dryRun bool) error {
 	if !e.Existed {
 		if err := os.Remove(e.Path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("restore %s: %w", e.Target, err)
-		}
-		for i := len(e.CreatedDirs) - 1; i >= 0; i-- {
-			// Only empty directories go; anything else stays.
-			if err := os.Remove(e.CreatedDirs[i]); err != nil {
-				break
-			}
 		}
 		fmt.Fprintf(s.Out, "%s: removed %s, which gomirror created\n", e.Target, e.Path)
 		return nil
@@ -444,12 +456,12 @@ func writeDiff(w io.Writer, old, new []byte) {
 		case i < len(a) && j < len(b) && a[i] == b[j]:
 			i++
 			j++
-		case j < len(b) && (i == len(a) || lcs[i][j+1] >= lcs[i+1][j]):
-			fmt.Fprintf(w, "  + %s\n", b[j])
-			j++
-		default:
+		case i < len(a) && (j == len(b) || lcs[i+1][j] >= lcs[i][j+1]):
 			fmt.Fprintf(w, "  - %s\n", a[i])
 			i++
+		default:
+			fmt.Fprintf(w, "  + %s\n", b[j])
+			j++
 		}
 	}
 }

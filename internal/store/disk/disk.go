@@ -21,6 +21,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -31,6 +32,10 @@ import (
 // being written. Its contents are discarded when a Store opens the root and
 // no other Store has it open.
 const TempDir = ".tmp"
+
+// errEscapes reports a name that resolves, through a symbolic link,
+// outside the store's directory.
+var errEscapes = errors.New("path escapes from the store")
 
 // lockName is the file in TempDir that open Stores hold a shared lock on.
 const lockName = "lock"
@@ -52,10 +57,13 @@ var (
 // Store is a [store.Store] on a local directory. It is safe for concurrent
 // use, also by several processes sharing the directory.
 type Store struct {
-	root   *os.Root
-	dir    string
-	lock   *os.File
-	logger *slog.Logger
+	root    *os.Root
+	dirFile *os.File // Used by openBeneath; nil where it is not.
+	dir     string
+	lock    *os.File
+	logger  *slog.Logger
+
+	noOpenat2 atomic.Bool // Set when openBeneath found openat2 unusable.
 }
 
 // New opens the store in dir, creating dir if needed, and removes the files
@@ -83,6 +91,10 @@ func New(dir string, logger *slog.Logger) (*Store, error) {
 	if err := s.open(); err != nil {
 		root.Close()
 		return nil, fmt.Errorf("disk store %s: %w", abs, err)
+	}
+	if s.dirFile, err = openDir(abs); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("disk store: %w", err)
 	}
 	return s, nil
 }
@@ -150,6 +162,9 @@ func (s *Store) Close() error {
 	if rerr := s.root.Close(); err == nil {
 		err = rerr
 	}
+	if s.dirFile != nil {
+		s.dirFile.Close()
+	}
 	return err
 }
 
@@ -167,7 +182,10 @@ func (s *Store) Get(ctx context.Context, name string) (io.ReadCloser, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, &fs.PathError{Op: "get", Path: name, Err: err}
 	}
-	f, err := s.root.Open(name)
+	f, ok, err := s.openBeneath(name)
+	if !ok {
+		f, err = s.root.Open(name)
+	}
 	if err != nil {
 		return nil, pathError("get", name, err)
 	}
@@ -379,9 +397,10 @@ func (s *Store) syncDir(dir string) error {
 }
 
 // pathError reports err for name under op, naming the file by its store
-// name rather than by its path on disk.
+// name rather than by its path on disk. For get and delete, a parent that
+// is a file means that name is missing.
 func pathError(op, name string, err error) error {
-	if isNotExist(err) {
+	if op != "put" && isNotExist(err) {
 		err = fs.ErrNotExist
 	} else if pe, ok := errors.AsType[*fs.PathError](err); ok {
 		err = pe.Err

@@ -41,10 +41,25 @@ func newStore(t testing.TB, dir string) *disk.Store {
 	return s
 }
 
+// modes are the two ways a Store resolves names for Get.
+var modes = []struct {
+	name  string
+	setup func(*disk.Store)
+}{
+	{"default", func(*disk.Store) {}},
+	{"root only", disk.UseRootOnly},
+}
+
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) store.Store {
-		return newStore(t, t.TempDir())
-	})
+	for _, mode := range modes {
+		t.Run(mode.name, func(t *testing.T) {
+			storetest.Run(t, func(t *testing.T) store.Store {
+				s := newStore(t, t.TempDir())
+				mode.setup(s)
+				return s
+			})
+		})
+	}
 }
 
 func TestLayoutIsGOMODCACHE(t *testing.T) {
@@ -97,24 +112,42 @@ func TestErrorsNameTheFileNotThePath(t *testing.T) {
 }
 
 func TestSymlinkEscape(t *testing.T) {
+	for _, mode := range modes {
+		t.Run(mode.name, func(t *testing.T) { testSymlinkEscape(t, mode.setup) })
+	}
+}
+
+func testSymlinkEscape(t *testing.T, setup func(*disk.Store)) {
 	dir, outside := t.TempDir(), t.TempDir()
 	if err := os.WriteFile(filepath.Join(outside, "secret"), []byte("secret"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	s := newStore(t, dir)
+	setup(s)
 	if err := os.Symlink(outside, filepath.Join(dir, "evil")); err != nil {
 		t.Skipf("cannot make symbolic links: %v", err)
 	}
 	if err := os.Symlink(filepath.Join(outside, "secret"), filepath.Join(dir, "link")); err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"evil/secret", "link"} {
+	if err := os.Symlink("../..", filepath.Join(dir, "up")); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"evil/secret", "link", "up/" + filepath.Base(filepath.Dir(outside)) + "/" + filepath.Base(outside) + "/secret"} {
 		rc, err := s.Get(t.Context(), name)
 		if err == nil {
 			rc.Close()
 			t.Errorf("Get(%q) through a link out of the store: got no error, want one", name)
+		} else if strings.Contains(err.Error(), dir) {
+			t.Errorf("Get(%q): error %q reveals the store's directory", name, err)
 		}
 	}
+	// A link that stays inside the store works, as it does for GOPROXY=file://.
+	storetest.Put(t, s, "real/file", strings.NewReader("inside"))
+	if err := os.Symlink("real", filepath.Join(dir, "alias")); err != nil {
+		t.Fatal(err)
+	}
+	storetest.CheckContent(t, s, "alias/file", []byte("inside"))
 	if err := s.Put(t.Context(), "evil/planted", strings.NewReader("x")); err == nil {
 		t.Errorf("Put through a link out of the store: got no error, want one")
 	}
@@ -126,8 +159,8 @@ func TestSymlinkEscape(t *testing.T) {
 			t.Errorf("Delete removed a file outside the store: %v", err)
 		}
 	}
-	if got := storetest.WalkAll(t, s, ""); len(got) != 0 {
-		t.Errorf("Walk: got %q, want nothing (links are not followed)", got)
+	if got, want := storetest.WalkAll(t, s, ""), []string{"real/file"}; !slices.Equal(got, want) {
+		t.Errorf("Walk: got %q, want %q (links are not followed)", got, want)
 	}
 }
 
@@ -377,4 +410,57 @@ func BenchmarkPut(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+func TestPutUnderAFile(t *testing.T) {
+	s := newStore(t, t.TempDir())
+	storetest.Put(t, s, "a/b", strings.NewReader("file"))
+	err := s.Put(t.Context(), "a/b/c", strings.NewReader("x"))
+	if err == nil || errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("Put under a file: got %v, want an error other than fs.ErrNotExist", err)
+	}
+	storetest.CheckContent(t, s, "a/b", []byte("file"))
+}
+
+// FuzzName checks that no name makes the store panic or touch anything
+// outside its directory, and that only valid names are stored.
+func FuzzName(f *testing.F) {
+	for _, name := range []string{
+		"golang.org/x/text/@v/v0.3.0.zip", "a", "a/b", "../x", "/etc/passwd", `a\b`,
+		"a/../b", "a//b", ".tmp/lock", "a/.tmp", "a\x00b", "a/./b", "..", "...", "a/...",
+		"~/x", "%2e%2e/x", "a/b/", "tmp/../../x", "\u2024\u2024/x",
+	} {
+		f.Add(name)
+	}
+	parent := f.TempDir()
+	dir := filepath.Join(parent, "store")
+	s := newStore(f, dir)
+	f.Fuzz(func(t *testing.T, name string) {
+		ctx := t.Context()
+		err := s.Put(ctx, name, strings.NewReader("fuzz"))
+		valid := store.CheckName(name) == nil
+		if !valid {
+			if !errors.Is(err, store.ErrInvalidName) {
+				t.Fatalf("Put(%q): got %v, want store.ErrInvalidName", name, err)
+			}
+			if _, err := s.Get(ctx, name); !errors.Is(err, store.ErrInvalidName) {
+				t.Fatalf("Get(%q): got %v, want store.ErrInvalidName", name, err)
+			}
+			if err := s.Delete(ctx, name); !errors.Is(err, store.ErrInvalidName) {
+				t.Fatalf("Delete(%q): got %v, want store.ErrInvalidName", name, err)
+			}
+			return
+		}
+		if err != nil {
+			return // A parent may be a file put by an earlier input.
+		}
+		storetest.CheckContent(t, s, name, []byte("fuzz"))
+		if err := s.Delete(ctx, name); err != nil {
+			t.Fatalf("Delete(%q): %v", name, err)
+		}
+		entries, err := os.ReadDir(parent)
+		if err != nil || len(entries) != 1 {
+			t.Fatalf("entries next to the store: got %d, %v, want only the store", len(entries), err)
+		}
+	})
 }

@@ -1,0 +1,112 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spf13/pflag"
+)
+
+func envFunc(kv ...string) func(string) string {
+	m := map[string]string{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		m[kv[i]] = kv[i+1]
+	}
+	return func(k string) string { return m[k] }
+}
+
+func load(t *testing.T, args []string, getenv func(string) string) (Config, error) {
+	t.Helper()
+	def := Default(getenv)
+	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
+	l := Bind(fs, def)
+	if err := fs.Parse(args); err != nil {
+		t.Fatalf("parsing %v: %v", args, err)
+	}
+	return l.Load(def, getenv)
+}
+
+func TestDefaults(t *testing.T) {
+	cfg, err := load(t, nil, envFunc("HOME", "/home/u"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Config{
+		Listen: ":8080", Data: "/home/u/.cache/gomirror", Upstream: "https://proxy.golang.org,direct",
+		SumDB: "sum.golang.org", MetadataTTL: time.Minute, NegativeTTL: 30 * time.Second,
+		FetchTimeout: 10 * time.Minute, ReadTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+		ShutdownTimeout: 30 * time.Second, LogFormat: "text", LogLevel: "info",
+	}
+	if cfg != want {
+		t.Errorf("defaults:\ngot  %+v\nwant %+v", cfg, want)
+	}
+	cfg, _ = load(t, nil, envFunc("HOME", "/home/u", "XDG_CACHE_HOME", "/xdg"))
+	if cfg.Data != "/xdg/gomirror" {
+		t.Errorf("data with XDG_CACHE_HOME: got %q, want /xdg/gomirror", cfg.Data)
+	}
+}
+
+func TestPrecedence(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "gomirror.yaml")
+	os.WriteFile(file, []byte("listen: 127.0.0.1:1000\nmetadata-ttl: 5m\nprivate: corp.example.com/*\nlog-format: json\n"), 0o644)
+	tests := []struct {
+		name       string
+		args       []string
+		env        []string
+		wantListen string
+		wantTTL    time.Duration
+	}{
+		{"file", []string{"--config", file}, nil, "127.0.0.1:1000", 5 * time.Minute},
+		{"file from env", nil, []string{"GOMIRROR_CONFIG", file}, "127.0.0.1:1000", 5 * time.Minute},
+		{"env over file", []string{"--config", file}, []string{"GOMIRROR_LISTEN", "127.0.0.1:2000"}, "127.0.0.1:2000", 5 * time.Minute},
+		{"flag over env", []string{"--config", file, "--listen", "127.0.0.1:3000", "--metadata-ttl", "7s"},
+			[]string{"GOMIRROR_LISTEN", "127.0.0.1:2000", "GOMIRROR_METADATA_TTL", "9s"}, "127.0.0.1:3000", 7 * time.Second},
+		{"env duration", nil, []string{"GOMIRROR_METADATA_TTL", "9s"}, ":8080", 9 * time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := load(t, tt.args, envFunc(append([]string{"HOME", "/h"}, tt.env...)...))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.Listen != tt.wantListen || cfg.MetadataTTL != tt.wantTTL {
+				t.Errorf("got listen %q ttl %v, want %q %v", cfg.Listen, cfg.MetadataTTL, tt.wantListen, tt.wantTTL)
+			}
+		})
+	}
+}
+
+func TestBadValuesNameTheSetting(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "bad.yaml")
+	os.WriteFile(file, []byte("listen: :80\nupstrem: https://x\n"), 0o644)
+	tests := []struct {
+		name string
+		args []string
+		env  []string
+		want string
+	}{
+		{"listen", []string{"--listen", "nonsense"}, nil, "listen"},
+		{"upstream scheme", []string{"--upstream", "ftp://x"}, nil, "upstream"},
+		{"upstream empty entry host", []string{"--upstream", "https://"}, nil, "upstream"},
+		{"private pattern", []string{"--private", "corp/[x"}, nil, "private"},
+		{"duration env", nil, []string{"GOMIRROR_FETCH_TIMEOUT", "soon"}, "GOMIRROR_FETCH_TIMEOUT"},
+		{"negative duration", []string{"--metadata-ttl", "-1s"}, nil, "metadata-ttl"},
+		{"log format", nil, []string{"GOMIRROR_LOG_FORMAT", "xml"}, "log-format"},
+		{"log level", []string{"--log-level", "loud"}, nil, "log-level"},
+		{"storage", []string{"--storage", "ftp://x"}, nil, "storage"},
+		{"redis", []string{"--redis", "http://x"}, nil, "redis"},
+		{"unknown file key", []string{"--config", file}, nil, `"upstrem"`},
+		{"missing file", []string{"--config", "/nonexistent/gomirror.yaml"}, nil, "config file"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := load(t, tt.args, envFunc(append([]string{"HOME", "/h"}, tt.env...)...))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("got error %v, want one naming %s", err, tt.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# scripts/test.sh runs gomirror's whole test suite on a fresh machine.
+#
+# It installs and starts what the tests need by itself: git, nginx and
+# redis-server from Debian's packages, and MinIO built with `go install`
+# (cached under ~/.cache/gomirror-ci). Then it runs go vet, every test
+# (including the end-to-end tests that drive the real go command), and a
+# short smoke run of the benchmark harness.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+command -v git >/dev/null || missing+=(git)
+command -v nginx >/dev/null || missing+=(nginx)
+command -v redis-server >/dev/null || missing+=(redis-server)
+if ((${#missing[@]})); then
+	echo "test.sh: installing ${missing[*]}" >&2
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq >/dev/null
+	apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# shellcheck source=../.ci/redis.sh
+source .ci/redis.sh
+# shellcheck source=../.ci/minio.sh
+source .ci/minio.sh
+
+echo "test.sh: go vet" >&2
+go vet ./...
+
+echo "test.sh: go test" >&2
+go test -count=1 -timeout 30m ./...

@@ -1,11 +1,3 @@
-// Package disk stores gomirror's files in a directory laid out exactly like
-// GOMODCACHE/cache/download, so that GOPROXY=file://DIR serves the same
-// files gomirror does.
-//
-// Files are written under DIR/.tmp and renamed into place, so a reader or a
-// crash never sees part of a file at its final name. Every access goes
-// through an [os.Root], so neither a name nor a symbolic link can reach
-// outside DIR.
 package disk
 
 import (
@@ -208,6 +200,9 @@ func (s *Store) Get(ctx context.Context, name string) (io.ReadCloser, error) {
 func (s *Store) Put(ctx context.Context, name string, content io.Reader) (err error) {
 	if err := store.CheckName(name); err != nil {
 		return fmt.Errorf("put: %w", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return &fs.PathError{Op: "put", Path: name, Err: err}
 	}
 	tmp, f, err := s.createTemp("put-")
 	if err != nil {

@@ -28,6 +28,7 @@ type Config struct {
 	NoSumDB         string        // GONOSUMDB syntax: never looked up
 	SumDB           string        // GOSUMDB syntax
 	Redis           string        // redis://host:port/db; empty means no coordination
+	LockTTL         time.Duration // expiry of a replica's fill lock, renewed while it fetches
 	MetadataTTL     time.Duration // freshness of lists, @latest and queries
 	NegativeTTL     time.Duration // how long an upstream 404 is remembered
 	FetchTimeout    time.Duration // bound on one upstream fill
@@ -52,6 +53,7 @@ func Default(getenv func(string) string) Config {
 		ReadTimeout:     10 * time.Second,
 		IdleTimeout:     2 * time.Minute,
 		ShutdownTimeout: 30 * time.Second,
+		LockTTL:         30 * time.Second,
 		LogFormat:       "text",
 		LogLevel:        "info",
 	}
@@ -88,6 +90,7 @@ func (c *Config) settings() []setting {
 		{name: "nosumdb", usage: "module patterns never looked up in the checksum database, in GONOSUMDB syntax", str: &c.NoSumDB},
 		{name: "sumdb", usage: "checksum database, in GOSUMDB syntax", str: &c.SumDB},
 		{name: "redis", usage: "Redis URL that coordinates replicas, redis://HOST:PORT/DB", str: &c.Redis},
+		{name: "lock-ttl", usage: "expiry of a replica's fill lock in Redis; another replica takes over a dead holder's fill after it", dur: &c.LockTTL},
 		{name: "metadata-ttl", usage: "how long lists, @latest and queries stay fresh", dur: &c.MetadataTTL},
 		{name: "negative-ttl", usage: "how long an upstream 404 is remembered", dur: &c.NegativeTTL},
 		{name: "fetch-timeout", usage: "bound on one upstream fetch", dur: &c.FetchTimeout},
@@ -240,6 +243,7 @@ func (c *Config) Validate() error {
 	}{
 		{"metadata-ttl", c.MetadataTTL}, {"negative-ttl", c.NegativeTTL}, {"fetch-timeout", c.FetchTimeout},
 		{"read-timeout", c.ReadTimeout}, {"idle-timeout", c.IdleTimeout}, {"shutdown-timeout", c.ShutdownTimeout},
+		{"lock-ttl", c.LockTTL},
 	} {
 		if d.val <= 0 {
 			return fmt.Errorf("%s: must be positive, got %v", d.name, d.val)

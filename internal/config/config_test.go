@@ -38,7 +38,7 @@ func TestDefaults(t *testing.T) {
 		Listen: ":8080", Data: "/home/u/.cache/gomirror", Upstream: "https://proxy.golang.org,direct",
 		SumDB: "sum.golang.org", MetadataTTL: time.Minute, NegativeTTL: 30 * time.Second,
 		FetchTimeout: 10 * time.Minute, ReadTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
-		ShutdownTimeout: 30 * time.Second, LogFormat: "text", LogLevel: "info",
+		ShutdownTimeout: 30 * time.Second, LockTTL: 30 * time.Second, LogFormat: "text", LogLevel: "info",
 	}
 	if cfg != want {
 		t.Errorf("defaults:\ngot  %+v\nwant %+v", cfg, want)

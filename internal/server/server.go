@@ -36,6 +36,11 @@ type checker interface {
 	Check(ctx context.Context) error
 }
 
+// closer is a store that holds resources until it is closed.
+type closer interface {
+	Close() error
+}
+
 // Server is a configured gomirror. Make one with New, run it with Serve,
 // and Close it when done.
 type Server struct {
@@ -110,7 +115,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, env []string)
 	}
 	if cfg.Redis != "" {
 		coord.SetClientLogger(log)
-		c, err := coord.New(ctx, coord.Config{URL: cfg.Redis, Logger: log, Metrics: m, Getenv: envLookup(env)})
+		c, err := coord.New(ctx, coord.Config{URL: cfg.Redis, LockTTL: cfg.LockTTL, Logger: log, Metrics: m, Getenv: envLookup(env)})
 		if err != nil {
 			return nil, fmt.Errorf("redis: %w", err)
 		}
@@ -262,10 +267,14 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	return nil
 }
 
-// Close releases the server's connections to shared services.
+// Close releases the store and the connections to shared services.
 func (s *Server) Close() error {
+	var errs []error
 	if s.coord != nil {
-		return s.coord.Close()
+		errs = append(errs, s.coord.Close())
 	}
-	return nil
+	if c, ok := s.store.(closer); ok {
+		errs = append(errs, c.Close())
+	}
+	return errors.Join(errs...)
 }

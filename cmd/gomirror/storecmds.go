@@ -1,20 +1,20 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 
 	"github.com/gomirror/gomirror/internal/config"
 	"github.com/gomirror/gomirror/internal/fsck"
 	"github.com/gomirror/gomirror/internal/seed"
-	"github.com/gomirror/gomirror/internal/store/disk"
+	"github.com/gomirror/gomirror/internal/server"
+	"github.com/gomirror/gomirror/internal/store"
 	"github.com/gomirror/gomirror/internal/sumdb"
 )
 
@@ -23,71 +23,54 @@ func (a *app) storeCommands() []*cobra.Command {
 	return []*cobra.Command{a.importCommand(), a.fsckCommand()}
 }
 
-// storeFlags are the settings import and fsck share with serve: same names,
-// same meaning, same GOMIRROR_* variables.
+// storeSettings are the settings import and fsck share with serve: same
+// names, same GOMIRROR_* variables, same --config file.
+var storeSettings = []string{"data", "storage", "sumdb", "upstream", "private", "nosumdb"}
+
+// storeFlags binds the shared settings and --jobs to cmd.
 type storeFlags struct {
-	flags                                 *pflag.FlagSet
-	data, sumdb, upstream, private, nosum string
-	jobs                                  int
+	def    config.Config
+	loader *config.Loader
+	jobs   int
 }
 
 func (a *app) bindStoreFlags(cmd *cobra.Command) *storeFlags {
-	def := config.Default(a.getenv)
-	f := &storeFlags{flags: cmd.Flags()}
-	fs := cmd.Flags()
-	fs.StringVar(&f.data, "data", def.Data, "data directory, laid out like GOMODCACHE/cache/download (env GOMIRROR_DATA)")
-	fs.StringVar(&f.sumdb, "sumdb", def.SumDB, "checksum database, in GOSUMDB syntax (env GOMIRROR_SUMDB)")
-	fs.StringVar(&f.upstream, "upstream", def.Upstream, "upstream proxies, in GOPROXY syntax, asked whether they proxy the checksum database (env GOMIRROR_UPSTREAM)")
-	fs.StringVar(&f.private, "private", def.Private, "private module patterns, in GOPRIVATE syntax: checked structurally only (env GOMIRROR_PRIVATE)")
-	fs.StringVar(&f.nosum, "nosumdb", def.NoSumDB, "module patterns not looked up in the checksum database, in GONOSUMDB syntax (env GOMIRROR_NOSUMDB)")
-	fs.IntVar(&f.jobs, "jobs", 4, "module versions checked in parallel")
+	f := &storeFlags{def: config.Default(a.getenv)}
+	f.loader = config.Bind(cmd.Flags(), f.def, storeSettings...)
+	cmd.Flags().IntVar(&f.jobs, "jobs", 4, "module versions checked in parallel")
 	return f
 }
 
-// load applies the GOMIRROR_* variables to the flags that were not set.
-func (f *storeFlags) load(getenv func(string) string) error {
-	for _, s := range []struct {
-		name string
-		val  *string
-	}{{"data", &f.data}, {"sumdb", &f.sumdb}, {"upstream", &f.upstream}, {"private", &f.private}, {"nosumdb", &f.nosum}} {
-		if v := getenv(config.EnvName(s.name)); v != "" && !f.flags.Changed(s.name) {
-			*s.val = v
-		}
-	}
-	if f.data == "" {
-		return fmt.Errorf("--data: empty")
-	}
+// open loads the configuration and opens the store and the checksum
+// database client that import and fsck verify with, as serve would.
+func (f *storeFlags) open(ctx context.Context, a *app, log *slog.Logger) (config.Config, store.Store, *sumdb.SumDB, error) {
 	if f.jobs < 1 {
-		return fmt.Errorf("--jobs: must be at least 1, got %d", f.jobs)
+		return config.Config{}, nil, nil, fmt.Errorf("--jobs: must be at least 1, got %d", f.jobs)
 	}
-	return nil
+	cfg, err := f.loader.Load(f.def, a.getenv)
+	if err != nil {
+		return config.Config{}, nil, nil, err
+	}
+	if err := os.MkdirAll(filepath.Join(cfg.Data, ".tmp"), 0o755); err != nil {
+		return config.Config{}, nil, nil, fmt.Errorf("data: %w", err)
+	}
+	st, err := server.OpenStore(ctx, cfg, log, a.env)
+	if err != nil {
+		return config.Config{}, nil, nil, err
+	}
+	sdb, err := server.OpenSumDB(cfg, st, log, a.env)
+	if err != nil {
+		closeStore(st)
+		return config.Config{}, nil, nil, err
+	}
+	return cfg, st, sdb, nil
 }
 
-// open opens the store in the data directory and the checksum database
-// client that import and fsck verify with.
-func (f *storeFlags) open(log *slog.Logger) (*disk.Store, *sumdb.SumDB, error) {
-	st, err := disk.New(f.data, log)
-	if err != nil {
-		return nil, nil, fmt.Errorf("--data: %w", err)
+// closeStore releases a store that holds resources.
+func closeStore(st store.Store) {
+	if c, ok := st.(io.Closer); ok {
+		c.Close()
 	}
-	var proxies []string
-	for entry := range strings.FieldsFuncSeq(f.upstream, func(r rune) bool { return r == ',' || r == '|' }) {
-		proxies = append(proxies, strings.TrimSpace(entry))
-	}
-	sdb, err := sumdb.New(sumdb.Config{
-		GOSUMDB:  f.sumdb,
-		Proxies:  proxies,
-		Private:  f.private,
-		NoSumDB:  f.nosum,
-		Store:    st,
-		StateDir: filepath.Join(f.data, ".state", "sumdb"),
-		Logger:   log,
-	})
-	if err != nil {
-		st.Close()
-		return nil, nil, fmt.Errorf("--sumdb: %w", err)
-	}
-	return st, sdb, nil
 }
 
 func (a *app) importCommand() *cobra.Command {
@@ -106,15 +89,12 @@ then exits with status 1.`,
 	}
 	flags := a.bindStoreFlags(cmd)
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		if err := flags.load(a.getenv); err != nil {
-			return err
-		}
 		log := a.storeLogger()
-		st, sdb, err := flags.open(log)
+		_, st, sdb, err := flags.open(cmd.Context(), a, log)
 		if err != nil {
 			return err
 		}
-		defer st.Close()
+		defer closeStore(st)
 		p := a.newProgress("import")
 		rep, err := seed.Import(cmd.Context(), seed.Options{
 			Dir:     args[0],
@@ -159,22 +139,23 @@ It exits with status 1 when a file failed or could not be checked.`,
 	flags := a.bindStoreFlags(cmd)
 	dryRun := cmd.Flags().Bool("dry-run", false, "report only; move nothing")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		if err := flags.load(a.getenv); err != nil {
-			return err
-		}
 		log := a.storeLogger()
-		st, sdb, err := flags.open(log)
+		cfg, st, sdb, err := flags.open(cmd.Context(), a, log)
 		if err != nil {
 			return err
 		}
-		defer st.Close()
+		defer closeStore(st)
+		walkable, ok := st.(fsck.Store)
+		if !ok {
+			return fmt.Errorf("storage: %T cannot list what it holds", st)
+		}
 		p := a.newProgress("fsck")
 		rep, err := fsck.Run(cmd.Context(), fsck.Options{
-			Store:   st,
+			Store:   walkable,
 			Checker: sdb,
 			DryRun:  *dryRun,
 			Jobs:    flags.jobs,
-			TempDir: filepath.Join(flags.data, ".tmp"),
+			TempDir: filepath.Join(cfg.Data, ".tmp"),
 			Logger:  log,
 			Progress: func(s fsck.Progress) {
 				p.update(s.Done, s.Total, fmt.Sprintf("%d files checked, %d quarantined, %d errors", s.Checked, s.Quarantined, s.Errors))

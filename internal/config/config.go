@@ -11,6 +11,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -116,11 +117,15 @@ type Loader struct {
 }
 
 // Bind registers a flag for each setting, plus --config, on flags. The
-// flags show the defaults of def.
-func Bind(flags *pflag.FlagSet, def Config) *Loader {
+// flags show the defaults of def. When only names settings, only those get
+// a flag; the others still come from the file and the environment.
+func Bind(flags *pflag.FlagSet, def Config, only ...string) *Loader {
 	l := &Loader{flags: flags, bound: def}
 	flags.StringVar(&l.file, "config", "", "YAML configuration file (env GOMIRROR_CONFIG)")
 	for _, s := range l.bound.settings() {
+		if len(only) > 0 && !slices.Contains(only, s.name) {
+			continue
+		}
 		usage := s.usage + " (env " + EnvName(s.name) + ")"
 		if s.str != nil {
 			flags.StringVar(s.str, s.name, *s.str, usage)
@@ -147,7 +152,7 @@ func (l *Loader) Load(def Config, getenv func(string) string) (Config, error) {
 	}
 	for _, s := range cfg.settings() {
 		src, v := "--"+s.name, ""
-		if l.flags.Changed(s.name) {
+		if l.flags.Lookup(s.name) != nil && l.flags.Changed(s.name) {
 			v = l.flags.Lookup(s.name).Value.String()
 		} else if src, v = EnvName(s.name), getenv(EnvName(s.name)); v == "" {
 			continue

@@ -69,35 +69,21 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, env []string)
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m := metrics.New(reg)
 
-	st, chk, err := openStore(ctx, cfg, log, env)
+	st, err := OpenStore(ctx, cfg, log, env)
 	if err != nil {
-		return nil, fmt.Errorf("storage: %w", err)
+		return nil, err
 	}
-	up, err := upstream.New(upstream.Config{
-		Proxy:   cfg.Upstream,
-		Private: cfg.Private,
-		Timeout: cfg.FetchTimeout,
-		WorkDir: filepath.Join(cfg.Data, ".state", "direct"),
-		Env:     env,
-		Logger:  log,
-		Metrics: m,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("upstream: %w", err)
+	chk, ok := st.(checker)
+	if !ok {
+		return nil, fmt.Errorf("storage: %T cannot report its health", st)
 	}
-	sdb, err := sumdb.New(sumdb.Config{
-		GOSUMDB:   cfg.SumDB,
-		Proxies:   up.Proxies(),
-		Private:   cfg.Private,
-		NoSumDB:   cfg.NoSumDB,
-		Store:     st,
-		StateDir:  filepath.Join(cfg.Data, ".state", "sumdb"),
-		LatestTTL: cfg.MetadataTTL,
-		Logger:    log,
-		Metrics:   m,
-	})
+	up, err := newUpstream(cfg, log, env, m)
 	if err != nil {
-		return nil, fmt.Errorf("sumdb: %w", err)
+		return nil, err
+	}
+	sdb, err := newSumDB(cfg, st, up.Proxies(), log, m)
+	if err != nil {
+		return nil, err
 	}
 	s := &Server{cfg: cfg, log: log, store: chk}
 	gcfg := goproxy.Config{
@@ -179,8 +165,11 @@ func envLookup(env []string) func(string) string {
 	}
 }
 
-// openStore opens the store that cfg names, and what checks its health.
-func openStore(ctx context.Context, cfg config.Config, log *slog.Logger, env []string) (store.Store, checker, error) {
+// OpenStore opens the store that cfg names: the data directory, another
+// directory (file:///path) or an S3-compatible bucket (s3://). env holds the
+// storage credentials. The store also implements Check(ctx) error and
+// store.Walker, and Close() error where it holds resources.
+func OpenStore(ctx context.Context, cfg config.Config, log *slog.Logger, env []string) (store.Store, error) {
 	if strings.HasPrefix(cfg.Storage, "s3://") {
 		// The data directory is this replica's own: downloads that a
 		// crash interrupted are of no use to anyone.
@@ -190,17 +179,68 @@ func openStore(ctx context.Context, cfg config.Config, log *slog.Logger, env []s
 			}
 		}
 		st, err := s3.New(ctx, cfg.Storage, envLookup(env), log)
-		return st, st, err
+		if err != nil {
+			return nil, fmt.Errorf("storage: %w", err)
+		}
+		return st, nil
 	}
 	root := cfg.Data
 	if cfg.Storage != "" {
 		root = strings.TrimPrefix(cfg.Storage, "file://")
 		if root == "" || !filepath.IsAbs(root) {
-			return nil, nil, fmt.Errorf("%q: want file:///absolute/path", cfg.Storage)
+			return nil, fmt.Errorf("storage: %q: want file:///absolute/path", cfg.Storage)
 		}
 	}
 	st, err := disk.New(root, log)
-	return st, st, err
+	if err != nil {
+		return nil, fmt.Errorf("storage: %w", err)
+	}
+	return st, nil
+}
+
+// OpenSumDB opens the checksum database that cfg names, as serve does: its
+// lookups and tiles are kept in st, and it is found through the upstream
+// proxies of cfg when cfg gives no URL. Maintenance commands verify with it.
+func OpenSumDB(cfg config.Config, st store.Store, log *slog.Logger, env []string) (*sumdb.SumDB, error) {
+	up, err := newUpstream(cfg, log, env, nil)
+	if err != nil {
+		return nil, err
+	}
+	return newSumDB(cfg, st, up.Proxies(), log, nil)
+}
+
+func newUpstream(cfg config.Config, log *slog.Logger, env []string, m *metrics.Metrics) (*upstream.Upstream, error) {
+	up, err := upstream.New(upstream.Config{
+		Proxy:   cfg.Upstream,
+		Private: cfg.Private,
+		Timeout: cfg.FetchTimeout,
+		WorkDir: filepath.Join(cfg.Data, ".state", "direct"),
+		Env:     env,
+		Logger:  log,
+		Metrics: m,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("upstream: %w", err)
+	}
+	return up, nil
+}
+
+func newSumDB(cfg config.Config, st store.Store, proxies []string, log *slog.Logger, m *metrics.Metrics) (*sumdb.SumDB, error) {
+	sdb, err := sumdb.New(sumdb.Config{
+		GOSUMDB:   cfg.SumDB,
+		Proxies:   proxies,
+		Private:   cfg.Private,
+		NoSumDB:   cfg.NoSumDB,
+		Store:     st,
+		StateDir:  filepath.Join(cfg.Data, ".state", "sumdb"),
+		LatestTTL: cfg.MetadataTTL,
+		Logger:    log,
+		Metrics:   m,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sumdb: %w", err)
+	}
+	return sdb, nil
 }
 
 // Handler returns the server's HTTP handler.

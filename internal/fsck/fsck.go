@@ -235,31 +235,21 @@ func check(ctx context.Context, opts Options, m module.Version, ext, name, zipHa
 		return fmt.Errorf("reading %s: %w", name, err)
 	}
 	defer r.Close()
-	if ext == ".zip" {
-		f, err := os.CreateTemp(opts.TempDir, "gomirror-fsck-*.zip")
-		if err != nil {
-			return err
-		}
-		defer os.Remove(f.Name())
-		_, err = io.Copy(f, r)
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return fmt.Errorf("copying %s: %w", name, err)
-		}
-		_, err = verify.Zip(m, f.Name(), zipHash)
-		return err
-	}
-	data, err := io.ReadAll(r)
+	// The checks read a local file: a zip is read twice, and an S3 object
+	// should not be fetched twice.
+	f, err := os.CreateTemp(opts.TempDir, "gomirror-fsck-*"+ext)
 	if err != nil {
-		return fmt.Errorf("reading %s: %w", name, err)
-	}
-	if ext == ".mod" {
-		_, err = verify.Mod(m, data, modHash)
 		return err
 	}
-	return verify.Info(m, data)
+	defer os.Remove(f.Name())
+	_, err = io.Copy(f, r)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("copying %s: %w", name, err)
+	}
+	return verify.File(m, ext, f.Name(), zipHash, modHash)
 }
 
 // quarantine moves name to QuarantinePrefix+name.

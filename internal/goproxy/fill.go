@@ -113,21 +113,7 @@ func (h *Handler) fillImmutable(ctx context.Context, req request) (err error) {
 		return fmt.Errorf("%w: %s: cannot verify: checksum database: %v", errUpstream, mv, lookupErr)
 	}
 
-	switch req.kind {
-	case kindZip:
-		_, err = verify.Zip(mv, tmp.Name(), zipHash)
-	case kindMod:
-		var data []byte
-		if data, err = io.ReadAll(tmp); err == nil {
-			_, err = verify.Mod(mv, data, modHash)
-		}
-	case kindInfo:
-		var data []byte
-		if data, err = io.ReadAll(tmp); err == nil {
-			err = verify.Info(mv, data)
-		}
-	}
-	if err != nil {
+	if err := verify.File(mv, "."+string(req.kind), tmp.Name(), zipHash, modHash); err != nil {
 		return h.refuse(ctx, req, err)
 	}
 	if _, err := tmp.Seek(0, io.SeekStart); err != nil {

@@ -229,7 +229,7 @@ func importVersion(ctx context.Context, opts Options, v *version) (*Report, erro
 			err = nil
 		}
 		if err == nil {
-			err = check(v.Version, ext, local, zipHash, modHash)
+			err = verify.File(v.Version, ext, local, zipHash, modHash)
 		}
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) && errors.Is(lookupErr, fs.ErrNotExist) {
@@ -253,23 +253,6 @@ func importVersion(ctx context.Context, opts Options, v *version) (*Report, erro
 		rep.Imported++
 	}
 	return rep, nil
-}
-
-// check verifies one local file.
-func check(m module.Version, ext, local, zipHash, modHash string) error {
-	if ext == ".zip" {
-		_, err := verify.Zip(m, local, zipHash)
-		return err
-	}
-	data, err := os.ReadFile(local)
-	if err != nil {
-		return err
-	}
-	if ext == ".mod" {
-		_, err = verify.Mod(m, data, modHash)
-		return err
-	}
-	return verify.Info(m, data)
 }
 
 // reason gives the one-line reason a file was refused. A checksum

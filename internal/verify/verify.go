@@ -173,3 +173,27 @@ func clip(s string) string {
 	}
 	return s
 }
+
+// File checks the module file at path for m, choosing the check by ext:
+// ".zip" with Zip against zipHash, ".mod" with Mod against modHash, ".info"
+// with Info. An empty hash skips the hash comparison. Errors are those of
+// Zip, Mod and Info, or of reading path.
+func File(m module.Version, ext, path, zipHash, modHash string) error {
+	if ext == ".zip" {
+		_, err := Zip(m, path, zipHash)
+		return err
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("verifying %s%s: %w", m, ext, err)
+	}
+	switch ext {
+	case ".mod":
+		_, err = Mod(m, data, modHash)
+	case ".info":
+		err = Info(m, data)
+	default:
+		err = invalid(m, "unknown module file %q", ext)
+	}
+	return err
+}

@@ -47,7 +47,7 @@ func (h *Handler) fill(ctx context.Context, req request) ([]byte, error) {
 		defer cancel()
 		h.m.FetchesInFlight.Inc()
 		defer h.m.FetchesInFlight.Dec()
-		if req.kind.immutable() {
+		if req.kind.Immutable() {
 			return nil, h.fillImmutable(fctx, req)
 		}
 		return h.fillMetadata(fctx, req)

@@ -130,7 +130,7 @@ func New(cfg Config) (*Handler, error) {
 // list, latest, info, mod, zip, query, or "invalid".
 func Kind(urlPath string) string {
 	req, err := parseRequest(urlPath)
-	if err != nil && !errors.Is(err, errInvalidVersion) {
+	if err != nil {
 		return "invalid"
 	}
 	return string(req.kind)
@@ -144,7 +144,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	if req.kind.immutable() {
+	if req.kind.Immutable() {
 		h.serveImmutable(w, r, req)
 	} else {
 		h.serveMetadata(w, r, req)

@@ -2,6 +2,7 @@ package goproxy
 
 import (
 	"errors"
+	"io/fs"
 	"strings"
 	"testing"
 
@@ -25,10 +26,11 @@ func TestParseRequest(t *testing.T) {
 		{"escaped bang", "/github.com/%21burnt%21sushi/toml/@v/v1.2.0.zip", request{kind: kindZip, path: "github.com/BurntSushi/toml", version: "v1.2.0", name: "github.com/!burnt!sushi/toml/@v/v1.2.0.zip"}, nil},
 		{"pseudo", "/example.com/m/@v/v0.0.0-20240102030405-abcdefabcdef.zip", request{kind: kindZip, path: "example.com/m", version: "v0.0.0-20240102030405-abcdefabcdef", name: "example.com/m/@v/v0.0.0-20240102030405-abcdefabcdef.zip"}, nil},
 		{"branch query", "/example.com/m/@v/master.info", request{kind: kindQuery, path: "example.com/m", version: "master", name: "example.com/m/@v/master.info"}, nil},
+		{"other major query", "/example.com/m/@v/v2.0.0.info", request{kind: kindQuery, path: "example.com/m", version: "v2.0.0", name: "example.com/m/@v/v2.0.0.info"}, nil},
 		{"prefix query", "/example.com/m/@v/v1.2.info", request{kind: kindQuery, path: "example.com/m", version: "v1.2", name: "example.com/m/@v/v1.2.info"}, nil},
 		{"v2 path", "/example.com/m/v2/@v/v2.1.0.zip", request{kind: kindZip, path: "example.com/m/v2", version: "v2.1.0", name: "example.com/m/v2/@v/v2.1.0.zip"}, nil},
-		{"wrong major", "/example.com/m/@v/v2.0.0.zip", request{}, errInvalidVersion},
-		{"non-canonical zip", "/example.com/m/@v/v1.2.zip", request{}, errInvalidVersion},
+		{"wrong major", "/example.com/m/@v/v2.0.0.zip", request{}, fs.ErrNotExist},
+		{"non-canonical zip", "/example.com/m/@v/v1.2.zip", request{}, fs.ErrNotExist},
 		{"upper case", "/github.com/BurntSushi/toml/@v/list", request{}, errBadRequest},
 		{"dot dot", "/golang.org/x/../x/text/@v/list", request{}, errBadRequest},
 		{"dot dot version", "/golang.org/x/text/@v/...info", request{}, errBadRequest},

@@ -112,7 +112,7 @@ func (h *Handler) metadataCacheControl() string {
 // disk store's *os.File goes out through sendfile.
 func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, req request, rc io.ReadCloser, cacheControl string) {
 	hdr := w.Header()
-	hdr.Set("Content-Type", req.kind.contentType())
+	hdr.Set("Content-Type", contentType(req.kind))
 	hdr.Set("Cache-Control", cacheControl)
 	size, mod, ok := store.Stat(rc)
 	rs, seekable := rc.(io.ReadSeeker)
@@ -134,7 +134,7 @@ func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, req request,
 
 func (h *Handler) serveBytes(w http.ResponseWriter, r *http.Request, req request, data []byte, mod time.Time, cacheControl string) {
 	hdr := w.Header()
-	hdr.Set("Content-Type", req.kind.contentType())
+	hdr.Set("Content-Type", contentType(req.kind))
 	hdr.Set("Cache-Control", cacheControl)
 	http.ServeContent(w, r, "", mod, bytes.NewReader(data))
 }
@@ -166,7 +166,7 @@ func status(err error) int {
 	switch {
 	case errors.Is(err, errBadRequest), errors.Is(err, store.ErrInvalidName), errors.Is(err, fs.ErrInvalid):
 		return http.StatusBadRequest
-	case errors.Is(err, errInvalidVersion), errors.Is(err, fs.ErrNotExist):
+	case errors.Is(err, fs.ErrNotExist):
 		return http.StatusNotFound
 	case errors.Is(err, fs.ErrPermission):
 		return http.StatusForbidden

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/gomirror/gomirror/internal/proxypath"
 	"io"
 	"log/slog"
 	"os"
@@ -128,12 +129,12 @@ type info struct {
 }
 
 // fetch answers req from the version control system.
-func (d *direct) fetch(ctx context.Context, req request) (io.ReadCloser, error) {
-	switch req.kind {
-	case kindList:
+func (d *direct) fetch(ctx context.Context, req proxypath.Name) (io.ReadCloser, error) {
+	switch req.Kind {
+	case proxypath.List:
 		// -retracted keeps retracted versions in the list, as proxies do;
 		// the go command filters them on the client.
-		m, err := d.goJSON(ctx, req, "list", "-m", "-json", "-versions", "-retracted", req.path)
+		m, err := d.goJSON(ctx, req, "list", "-m", "-json", "-versions", "-retracted", req.Path)
 		if err != nil {
 			return nil, err
 		}
@@ -142,40 +143,40 @@ func (d *direct) fetch(ctx context.Context, req request) (io.ReadCloser, error) 
 			b.WriteString(v + "\n")
 		}
 		return io.NopCloser(strings.NewReader(b.String())), nil
-	case kindLatest, kindQuery:
+	case proxypath.Latest, proxypath.Query:
 		query := "latest"
-		if req.kind == kindQuery {
-			query = req.version
+		if req.Kind == proxypath.Query {
+			query = req.Version
 		}
-		m, err := d.goJSON(ctx, req, "list", "-m", "-json", req.path+"@"+query)
+		m, err := d.goJSON(ctx, req, "list", "-m", "-json", req.Path+"@"+query)
 		if err != nil {
 			return nil, err
 		}
 		return infoBody(m)
-	case kindInfo, kindMod:
+	case proxypath.Info, proxypath.Mod:
 		// "go list -m" resolves the version and writes its .info and .mod
 		// to the module cache without downloading the zip.
-		m, err := d.goJSON(ctx, req, "list", "-m", "-json", req.path+"@"+req.version)
+		m, err := d.goJSON(ctx, req, "list", "-m", "-json", req.Path+"@"+req.Version)
 		if err != nil {
 			return nil, err
 		}
-		if m.Version != req.version {
-			return nil, &notFoundError{reason: fmt.Sprintf("not found: %s resolves to %s", req.subject(), m.Version)}
+		if m.Version != req.Version {
+			return nil, &notFoundError{reason: fmt.Sprintf("not found: %s resolves to %s", req.Subject(), m.Version)}
 		}
-		f, err := os.Open(filepath.Join(d.modCache, "cache", "download", filepath.FromSlash(req.name)))
+		f, err := os.Open(filepath.Join(d.modCache, "cache", "download", filepath.FromSlash(req.Escaped)))
 		if err == nil {
 			return f, nil
 		}
-		if req.kind == kindInfo {
+		if req.Kind == proxypath.Info {
 			return infoBody(m)
 		}
-		m, err = d.goJSON(ctx, req, "mod", "download", "-json", req.path+"@"+req.version)
+		m, err = d.goJSON(ctx, req, "mod", "download", "-json", req.Path+"@"+req.Version)
 		if err != nil {
 			return nil, err
 		}
 		return d.open(req, m.GoMod)
-	default: // kindZip
-		m, err := d.goJSON(ctx, req, "mod", "download", "-json", req.path+"@"+req.version)
+	default: // proxypath.Zip
+		m, err := d.goJSON(ctx, req, "mod", "download", "-json", req.Path+"@"+req.Version)
 		if err != nil {
 			return nil, err
 		}
@@ -184,13 +185,13 @@ func (d *direct) fetch(ctx context.Context, req request) (io.ReadCloser, error) 
 }
 
 // open opens a file the go command reported.
-func (d *direct) open(req request, file string) (io.ReadCloser, error) {
+func (d *direct) open(req proxypath.Name, file string) (io.ReadCloser, error) {
 	if file == "" {
-		return nil, fmt.Errorf("direct: %s: the go command reported no %s file", req.subject(), req.ext)
+		return nil, fmt.Errorf("direct: %s: the go command reported no %s file", req.Subject(), req.Ext)
 	}
 	f, err := os.Open(file)
 	if err != nil {
-		return nil, fmt.Errorf("direct: %s: %s", req.subject(), d.scrub(err.Error()))
+		return nil, fmt.Errorf("direct: %s: %s", req.Subject(), d.scrub(err.Error()))
 	}
 	return f, nil
 }
@@ -207,7 +208,7 @@ func infoBody(m *goModule) (io.ReadCloser, error) {
 // goJSON runs the go command and decodes its -json output. Failures the go
 // command describes as "not found" give a notFoundError with its one-line
 // reason; others a plain error naming direct and the cause.
-func (d *direct) goJSON(ctx context.Context, req request, args ...string) (*goModule, error) {
+func (d *direct) goJSON(ctx context.Context, req proxypath.Name, args ...string) (*goModule, error) {
 	stdout, stderr, runErr := d.run(ctx, args...)
 	var m goModule
 	decodeErr := json.NewDecoder(bytes.NewReader(stdout)).Decode(&m)
@@ -228,7 +229,7 @@ func (d *direct) goJSON(ctx context.Context, req request, args ...string) (*goMo
 		return &m, nil
 	}
 	if cause := context.Cause(ctx); cause != nil {
-		return nil, fmt.Errorf("direct: %s: %w", req.subject(), cause)
+		return nil, fmt.Errorf("direct: %s: %w", req.Subject(), cause)
 	}
 	msg = cleanReason(d.scrub(msg))
 	if isNotFound(msg) {
@@ -237,7 +238,7 @@ func (d *direct) goJSON(ctx context.Context, req request, args ...string) (*goMo
 		}
 		return nil, &notFoundError{reason: msg}
 	}
-	d.logger.DebugContext(ctx, "direct fetch failed", "name", req.name, "args", args, "stderr", d.scrub(stderr))
+	d.logger.DebugContext(ctx, "direct fetch failed", "name", req.Escaped, "args", args, "stderr", d.scrub(stderr))
 	return nil, fmt.Errorf("direct: %s", msg)
 }
 

@@ -1,7 +1,6 @@
 package upstream
 
 import (
-	"fmt"
 	"io/fs"
 	"strings"
 	"unicode"
@@ -27,20 +26,6 @@ func (offError) Error() string { return "module lookup disabled by GOPROXY=off" 
 
 // Is reports whether target is fs.ErrPermission.
 func (offError) Is(target error) bool { return target == fs.ErrPermission }
-
-// invalidNameError reports a name that is not a well-formed module proxy
-// request.
-type invalidNameError struct {
-	name   string
-	reason string
-}
-
-func (e *invalidNameError) Error() string {
-	return fmt.Sprintf("invalid module proxy request %q: %s", e.name, e.reason)
-}
-
-// Is reports whether target is fs.ErrInvalid.
-func (e *invalidNameError) Is(target error) bool { return target == fs.ErrInvalid }
 
 // statusError is an HTTP answer from a proxy other than 200, 404 and 410.
 type statusError struct {

@@ -461,11 +461,15 @@ func TestFetchStreams(t *testing.T) {
 func TestFetchInvalidName(t *testing.T) {
 	p := newFakeProxy(t)
 	u := newTest(t, Config{Proxy: p.URL})
-	for _, name := range []string{"golang.org/x/text", "golang.org/x/text/@v/master.zip", "../x/@v/list", "Golang.org/x/text/@v/list"} {
+	for _, name := range []string{"golang.org/x/text", "../x/@v/list", "Golang.org/x/text/@v/list"} {
 		_, err := u.Fetch(t.Context(), name)
 		if !errors.Is(err, fs.ErrInvalid) {
 			t.Errorf("Fetch(%q): got error %v, want one matching fs.ErrInvalid", name, err)
 		}
+	}
+	// A zip of a version that cannot exist is not found, as proxies say.
+	if _, err := u.Fetch(t.Context(), "golang.org/x/text/@v/master.zip"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("Fetch of master.zip: got error %v, want one matching fs.ErrNotExist", err)
 	}
 	if got := p.requests(); got != 0 {
 		t.Errorf("proxy: got %d requests for invalid names, want 0", got)

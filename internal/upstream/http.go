@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/gomirror/gomirror/internal/proxypath"
 	"io"
 	"io/fs"
 	"math/rand/v2"
@@ -27,10 +28,10 @@ const maxErrorBody = 4 << 10
 
 // target returns the URL of req on proxy e: the proxy's base joined with
 // the (already escaped) name, as the go command builds it.
-func target(e entry, req request) *url.URL {
+func target(e entry, req proxypath.Name) *url.URL {
 	t := *e.url
-	t.Path = strings.TrimSuffix(t.Path, "/") + "/" + req.name
-	t.RawPath = strings.TrimSuffix(e.url.EscapedPath(), "/") + "/" + pathEscape(req.name)
+	t.Path = strings.TrimSuffix(t.Path, "/") + "/" + req.Escaped
+	t.RawPath = strings.TrimSuffix(e.url.EscapedPath(), "/") + "/" + pathEscape(req.Escaped)
 	return &t
 }
 
@@ -41,7 +42,7 @@ func pathEscape(s string) string {
 
 // fetchHTTP gets req from an http or https proxy, retrying transient
 // failures until the body starts.
-func (u *Upstream) fetchHTTP(ctx context.Context, e entry, req request) (io.ReadCloser, error) {
+func (u *Upstream) fetchHTTP(ctx context.Context, e entry, req proxypath.Name) (io.ReadCloser, error) {
 	t := target(e, req)
 	where := t.Redacted()
 	for attempt := 0; ; attempt++ {
@@ -105,7 +106,7 @@ func (u *Upstream) backoff(attempt int, retryAfter time.Duration) time.Duration 
 // getOnce sends one request. On failure, retryAfter is negative when the
 // failure is not worth retrying, and otherwise the delay the upstream asked
 // for (0 when it did not say).
-func (u *Upstream) getOnce(ctx context.Context, t *url.URL, req request) (body io.ReadCloser, retryAfter time.Duration, err error) {
+func (u *Upstream) getOnce(ctx context.Context, t *url.URL, req proxypath.Name) (body io.ReadCloser, retryAfter time.Duration, err error) {
 	hreq, err := http.NewRequestWithContext(ctx, http.MethodGet, t.String(), nil)
 	if err != nil {
 		return nil, -1, err
@@ -129,7 +130,7 @@ func (u *Upstream) getOnce(ctx context.Context, t *url.URL, req request) (body i
 	switch code := resp.StatusCode; {
 	case code == http.StatusNotFound || code == http.StatusGone:
 		if reason == "" {
-			reason = "not found: " + req.subject()
+			reason = "not found: " + req.Subject()
 		}
 		return nil, -1, &notFoundError{reason: reason}
 	case code == http.StatusTooManyRequests || code >= 500:
@@ -139,7 +140,7 @@ func (u *Upstream) getOnce(ctx context.Context, t *url.URL, req request) (body i
 	}
 }
 
-// isTransient reports whether a request error is a connection reset or
+// isTransient reports whether a proxypath.Name error is a connection reset or
 // closed before any response header arrived.
 func isTransient(err error) bool {
 	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
@@ -177,14 +178,14 @@ func readReason(resp *http.Response) string {
 }
 
 // fetchFile reads req from a file:// proxy.
-func fetchFile(e entry, req request) (io.ReadCloser, error) {
+func fetchFile(e entry, req proxypath.Name) (io.ReadCloser, error) {
 	dir := filepath.FromSlash(e.url.Path)
 	if runtime.GOOS == "windows" && len(e.url.Path) > 2 && e.url.Path[0] == '/' && e.url.Path[2] == ':' {
 		dir = filepath.FromSlash(e.url.Path[1:]) // file:///C:/dir
 	}
-	f, err := os.Open(filepath.Join(dir, filepath.FromSlash(req.name)))
+	f, err := os.Open(filepath.Join(dir, filepath.FromSlash(req.Escaped)))
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, &notFoundError{reason: "not found: " + req.subject()}
+		return nil, &notFoundError{reason: "not found: " + req.Subject()}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", target(e, req).Redacted(), err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/gomirror/gomirror/internal/proxypath"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -42,7 +43,7 @@ type Config struct {
 	// Timeout bounds one whole fetch: every attempt on every entry, and
 	// reading the body. Zero means DefaultTimeout.
 	Timeout time.Duration
-	// Retries is how many times a proxy request is retried after a 429, a
+	// Retries is how many times a proxy proxypath.Name is retried after a 429, a
 	// 5xx or a connection reset before any header arrived, with exponential
 	// backoff and jitter, honouring Retry-After. Zero means DefaultRetries;
 	// a negative value disables retries.
@@ -177,7 +178,7 @@ func (u *Upstream) Proxies() []string {
 // entry and the cause. The error chosen among several entries' is the one
 // the go command would report.
 func (u *Upstream) Fetch(ctx context.Context, name string) (io.ReadCloser, error) {
-	req, err := parseName(name)
+	req, err := proxypath.Parse(name)
 	if err != nil {
 		return nil, err
 	}
@@ -189,17 +190,17 @@ func (u *Upstream) Fetch(ctx context.Context, name string) (io.ReadCloser, error
 	body, err := u.walk(ctx, req)
 	if err != nil {
 		cancel()
-		u.count(req.kind, resultOf(err))
-		u.finish(req.kind, start)
+		u.count(string(req.Kind), resultOf(err))
+		u.finish(string(req.Kind), start)
 		return nil, err
 	}
-	u.count(req.kind, "ok")
+	u.count(string(req.Kind), "ok")
 	return &fetchBody{
 		rc:  body,
 		req: req,
 		done: func() {
 			cancel()
-			u.finish(req.kind, start)
+			u.finish(string(req.Kind), start)
 		},
 	}, nil
 }
@@ -237,9 +238,9 @@ const (
 
 // walk tries the chain's entries in order and returns the first body, or
 // the most helpful error.
-func (u *Upstream) walk(ctx context.Context, req request) (io.ReadCloser, error) {
+func (u *Upstream) walk(ctx context.Context, req proxypath.Name) (io.ReadCloser, error) {
 	chain := u.chain
-	if u.private != "" && module.MatchPrefixPatterns(u.private, req.path) {
+	if u.private != "" && module.MatchPrefixPatterns(u.private, req.Path) {
 		chain = []entry{{kind: entryDirect}}
 	}
 	var best error
@@ -258,7 +259,7 @@ func (u *Upstream) walk(ctx context.Context, req request) (io.ReadCloser, error)
 		case bestRank == rankNotExist:
 			best = err
 		}
-		u.logger.DebugContext(ctx, "upstream entry failed", "entry", e.String(), "name", req.name, "err", err)
+		u.logger.DebugContext(ctx, "upstream entry failed", "entry", e.String(), "name", req.Escaped, "err", err)
 		if (!e.fallBackOnError && !notExist) || ctx.Err() != nil {
 			break
 		}
@@ -267,7 +268,7 @@ func (u *Upstream) walk(ctx context.Context, req request) (io.ReadCloser, error)
 }
 
 // fetchFrom fetches req from one entry.
-func (u *Upstream) fetchFrom(ctx context.Context, e entry, req request) (io.ReadCloser, error) {
+func (u *Upstream) fetchFrom(ctx context.Context, e entry, req proxypath.Name) (io.ReadCloser, error) {
 	switch e.kind {
 	case entryOff:
 		return nil, offError{}
@@ -280,11 +281,11 @@ func (u *Upstream) fetchFrom(ctx context.Context, e entry, req request) (io.Read
 	return u.fetchHTTP(ctx, e, req)
 }
 
-// fetchBody is the body handed to Fetch's caller: it names the request in
+// fetchBody is the body handed to Fetch's caller: it names the proxypath.Name in
 // read errors and ends the fetch (timeout, metrics) when closed.
 type fetchBody struct {
 	rc   io.ReadCloser
-	req  request
+	req  proxypath.Name
 	once sync.Once
 	done func()
 }
@@ -292,7 +293,7 @@ type fetchBody struct {
 func (b *fetchBody) Read(p []byte) (int, error) {
 	n, err := b.rc.Read(p)
 	if err != nil && err != io.EOF {
-		err = fmt.Errorf("upstream: reading %s: %w", b.req.name, err)
+		err = fmt.Errorf("upstream: reading %s: %w", b.req.Escaped, err)
 	}
 	return n, err
 }

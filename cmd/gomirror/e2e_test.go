@@ -113,6 +113,25 @@ func TestGoCommandCaseEncodedPath(t *testing.T) {
 	}
 }
 
+func TestGoCommandIncompatibleVersion(t *testing.T) {
+	legacy := sumdbtest.NewModule(t, "example.com/legacy", "v2.0.0+incompatible", map[string]string{
+		"go.mod": "", "legacy.go": "package legacy\n",
+	})
+	db := sumdbtest.NewDB(t, "sum.example.test", legacy)
+	up := newFakeUpstream(t, legacy)
+	// The go command asks for v2.0.0, a version of another major than the
+	// path's; the upstream resolves it as a query to +incompatible.
+	up.set("example.com/legacy/@v/v2.0.0.info", legacy.Info)
+	env := guardEnv(t)
+	m := startMirror(t, t.TempDir(), env, "--upstream", up.URL, "--sumdb", db.Key+" "+db.URL)
+	g := newGoClient(t, m.URL, db.Key, env...)
+	g.must("get", "example.com/legacy@v2.0.0")
+	gomod, _ := os.ReadFile(filepath.Join(g.dir, "go.mod"))
+	if !strings.Contains(string(gomod), "example.com/legacy v2.0.0+incompatible") {
+		t.Errorf("go.mod after go get example.com/legacy@v2.0.0:\n%s", gomod)
+	}
+}
+
 func TestGoCommandChain(t *testing.T) {
 	h := newHermeticSetup(t)
 	missing := newFakeUpstream(t)

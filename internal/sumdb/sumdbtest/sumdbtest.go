@@ -39,7 +39,9 @@ type Module struct {
 
 // NewModule generates the files of path@version. files maps file names
 // inside the module to their content; a go.mod declaring path is added
-// unless files has one.
+// unless files has one. An empty go.mod in files makes a module without
+// one, as +incompatible versions are: its zip has no go.mod, and its .mod
+// is the one line a proxy synthesizes.
 func NewModule(t testing.TB, path, version string, files map[string]string) *Module {
 	t.Helper()
 	m := &Module{Version: module.Version{Path: path, Version: version}}
@@ -48,6 +50,10 @@ func NewModule(t testing.TB, path, version string, files map[string]string) *Mod
 		all[name] = content
 	}
 	m.Mod = []byte(all["go.mod"])
+	if len(m.Mod) == 0 {
+		delete(all, "go.mod")
+		m.Mod = []byte("module " + path + "\n")
+	}
 	var zfiles []zip.File
 	for name, content := range all {
 		zfiles = append(zfiles, memFile{name: name, data: []byte(content)})

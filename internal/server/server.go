@@ -5,12 +5,15 @@ package server
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -77,11 +80,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, env []string)
 	if !ok {
 		return nil, fmt.Errorf("storage: %T cannot report its health", st)
 	}
-	up, err := newUpstream(cfg, log, env, m)
+	client := newUpstreamClient()
+	up, err := newUpstream(cfg, client, log, env, m)
 	if err != nil {
 		return nil, err
 	}
-	sdb, err := newSumDB(cfg, st, up.Proxies(), log, m)
+	sdb, err := newSumDB(cfg, client, st, up.Proxies(), log, m)
 	if err != nil {
 		return nil, err
 	}
@@ -101,7 +105,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, env []string)
 	}
 	if cfg.Redis != "" {
 		coord.SetClientLogger(log)
-		c, err := coord.New(ctx, coord.Config{URL: cfg.Redis, LockTTL: cfg.LockTTL, Logger: log, Metrics: m, Getenv: envLookup(env)})
+		c, err := coord.New(ctx, coord.Config{
+			URL:     cfg.Redis,
+			LockTTL: cfg.LockTTL,
+			Prefix:  redisPrefix(cfg),
+			Logger:  log,
+			Metrics: m,
+			Getenv:  envLookup(env),
+		})
 		if err != nil {
 			return nil, fmt.Errorf("redis: %w", err)
 		}
@@ -154,6 +165,42 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, env []string)
 	return s, nil
 }
 
+// newUpstreamClient returns the HTTP client of a server's upstream fetches
+// and checksum database lookups. They share one pool of keep-alive
+// connections, large enough for every fill and lookup under way: a cold
+// fill looks up the checksum database, and its tiles in parallel, for
+// every file it fetches, and a pool of two idle connections per host (Go's
+// default) would make most of those requests pay a new TCP and TLS
+// handshake.
+func newUpstreamClient() *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.ForceAttemptHTTP2 = true
+	t.MaxIdleConns = 512
+	t.MaxIdleConnsPerHost = 64
+	return &http.Client{Transport: t}
+}
+
+// redisPrefix names a store's keys and channels in Redis. Replicas of one
+// mirror share a store and so a prefix; mirrors with different stores, such
+// as an edge and its origin, can share a Redis without waiting on each
+// other's locks.
+func redisPrefix(cfg config.Config) string {
+	id := cfg.Storage
+	if u, err := url.Parse(cfg.Storage); err == nil && u.Scheme == "s3" {
+		// The bucket, prefix and endpoint say which store it is; the order
+		// of the query does not.
+		id = "s3://" + u.Host + u.Path + "?endpoint=" + u.Query().Get("endpoint")
+	} else if id == "" {
+		abs, err := filepath.Abs(cfg.Data)
+		if err != nil {
+			abs = cfg.Data
+		}
+		id = "file://" + abs
+	}
+	sum := sha256.Sum256([]byte(id))
+	return coord.DefaultPrefix + hex.EncodeToString(sum[:6]) + ":"
+}
+
 func envLookup(env []string) func(string) string {
 	return func(key string) string {
 		for i := len(env) - 1; i >= 0; i-- {
@@ -202,16 +249,18 @@ func OpenStore(ctx context.Context, cfg config.Config, log *slog.Logger, env []s
 // lookups and tiles are kept in st, and it is found through the upstream
 // proxies of cfg when cfg gives no URL. Maintenance commands verify with it.
 func OpenSumDB(cfg config.Config, st store.Store, log *slog.Logger, env []string) (*sumdb.SumDB, error) {
-	up, err := newUpstream(cfg, log, env, nil)
+	client := newUpstreamClient()
+	up, err := newUpstream(cfg, client, log, env, nil)
 	if err != nil {
 		return nil, err
 	}
-	return newSumDB(cfg, st, up.Proxies(), log, nil)
+	return newSumDB(cfg, client, st, up.Proxies(), log, nil)
 }
 
-func newUpstream(cfg config.Config, log *slog.Logger, env []string, m *metrics.Metrics) (*upstream.Upstream, error) {
+func newUpstream(cfg config.Config, client *http.Client, log *slog.Logger, env []string, m *metrics.Metrics) (*upstream.Upstream, error) {
 	up, err := upstream.New(upstream.Config{
 		Proxy:   cfg.Upstream,
+		Client:  client,
 		Private: cfg.Private,
 		Timeout: cfg.FetchTimeout,
 		WorkDir: filepath.Join(cfg.Data, ".state", "direct"),
@@ -225,7 +274,7 @@ func newUpstream(cfg config.Config, log *slog.Logger, env []string, m *metrics.M
 	return up, nil
 }
 
-func newSumDB(cfg config.Config, st store.Store, proxies []string, log *slog.Logger, m *metrics.Metrics) (*sumdb.SumDB, error) {
+func newSumDB(cfg config.Config, client *http.Client, st store.Store, proxies []string, log *slog.Logger, m *metrics.Metrics) (*sumdb.SumDB, error) {
 	sdb, err := sumdb.New(sumdb.Config{
 		GOSUMDB:   cfg.SumDB,
 		Proxies:   proxies,
@@ -234,6 +283,7 @@ func newSumDB(cfg config.Config, st store.Store, proxies []string, log *slog.Log
 		Store:     st,
 		StateDir:  filepath.Join(cfg.Data, ".state", "sumdb"),
 		LatestTTL: cfg.MetadataTTL,
+		Client:    client,
 		Logger:    log,
 		Metrics:   m,
 	})

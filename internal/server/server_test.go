@@ -127,3 +127,30 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		t.Errorf("got %v, want an error naming upstream", err)
 	}
 }
+
+func TestRedisPrefixNamesTheStore(t *testing.T) {
+	cfg := func(storage, data string) config.Config {
+		c := config.Default(func(string) string { return "" })
+		c.Storage, c.Data = storage, data
+		return c
+	}
+	same := [][2]config.Config{
+		{cfg("s3://b/p?endpoint=http://s3:9000&region=r", "/a"), cfg("s3://b/p?region=r&endpoint=http://s3:9000", "/b")},
+		{cfg("", "/srv/gomirror"), cfg("", "/srv/gomirror")},
+	}
+	for _, p := range same {
+		if a, b := redisPrefix(p[0]), redisPrefix(p[1]); a != b {
+			t.Errorf("replicas of one store: got prefixes %q and %q, want the same", a, b)
+		}
+	}
+	differ := [][2]config.Config{
+		{cfg("s3://edge?endpoint=http://s3:9000", "/a"), cfg("s3://origin?endpoint=http://s3:9000", "/a")},
+		{cfg("s3://b/p1?endpoint=http://s3:9000", "/a"), cfg("s3://b/p2?endpoint=http://s3:9000", "/a")},
+		{cfg("", "/srv/edge"), cfg("", "/srv/origin")},
+	}
+	for _, p := range differ {
+		if a, b := redisPrefix(p[0]), redisPrefix(p[1]); a == b {
+			t.Errorf("different stores %q and %q: got the same prefix %q", p[0].Storage+p[0].Data, p[1].Storage+p[1].Data, a)
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/gomirror/gomirror/internal/config"
@@ -153,4 +154,49 @@ func TestRedisPrefixNamesTheStore(t *testing.T) {
 			t.Errorf("different stores %q and %q: got the same prefix %q", p[0].Storage+p[0].Data, p[1].Storage+p[1].Data, a)
 		}
 	}
+}
+
+func TestAccessLog(t *testing.T) {
+	var buf syncBuffer
+	mod := sumdbtest.NewModule(t, "example.com/hello", "v1.0.0", nil)
+	cfg := config.Default(func(string) string { return "" })
+	cfg.Data = t.TempDir()
+	cfg.Upstream = sumdbtest.NewProxy(t, nil, mod).URL
+	cfg.SumDB = "off"
+	s, err := New(t.Context(), cfg, slog.New(slog.NewJSONHandler(&buf, nil)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ts := httptest.NewServer(s.Handler())
+	defer ts.Close()
+	do(t, "GET", ts.URL+"/example.com/hello/@v/v1.0.0.mod")
+	var found bool
+	for line := range strings.SplitSeq(buf.String(), "\n") {
+		if strings.Contains(line, `"msg":"request"`) && strings.Contains(line, `"path":"/example.com/hello/@v/v1.0.0.mod"`) &&
+			strings.Contains(line, `"kind":"mod"`) && strings.Contains(line, `"status":200`) && strings.Contains(line, `"bytes":`) {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no access log line for the request in:\n%s", buf.String())
+	}
+}
+
+// syncBuffer is a strings.Builder safe for concurrent writers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }

@@ -137,9 +137,18 @@ func Kind(urlPath string) string {
 }
 
 // ServeHTTP serves one GOPROXY request. It answers GET and HEAD; the
-// caller rejects other methods.
+// caller rejects other methods. When w has a method SetKind(string),
+// ServeHTTP first tells it the request's kind, as [Kind] names it, so that
+// middleware can label its metrics and logs without parsing the path again.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	req, err := parseRequest(r.URL.EscapedPath())
+	if ks, ok := w.(interface{ SetKind(string) }); ok {
+		if err != nil {
+			ks.SetKind("invalid")
+		} else {
+			ks.SetKind(string(req.kind))
+		}
+	}
 	if err != nil {
 		h.writeError(w, r, err)
 		return

@@ -107,6 +107,10 @@ func (h *Handler) metadataCacheControl() string {
 	return "public, max-age=" + strconv.Itoa(int(h.cfg.MetadataTTL/time.Second))
 }
 
+// smallFile is the size up to which net/http copies a response body from
+// a file through memory (its sniffing length) instead of using sendfile.
+const smallFile = 512
+
 // serveFile serves a stored file. When the store's reader can seek and
 // tell its size, net/http handles Range and conditional requests, and a
 // disk store's *os.File goes out through sendfile.
@@ -120,6 +124,13 @@ func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, req request,
 		hdr.Set("ETag", etag(size, mod))
 	}
 	if ok && seekable {
+		if ra, isReaderAt := rc.(io.ReaderAt); isReaderAt && size <= smallFile {
+			// ServeContent finds the size by seeking to the end and
+			// back, two system calls that a section reader answers
+			// from memory; and net/http copies a file this small
+			// rather than sending it with sendfile anyway.
+			rs = io.NewSectionReader(ra, 0, size)
+		}
 		http.ServeContent(w, r, "", mod, rs)
 		return
 	}

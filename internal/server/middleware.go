@@ -17,7 +17,11 @@ type recorder struct {
 	http.ResponseWriter
 	status int
 	bytes  int64
+	kind   string // set by the handler through SetKind, if it knows
 }
+
+// SetKind records the kind of request, for metrics and the access log.
+func (r *recorder) SetKind(kind string) { r.kind = kind }
 
 func (r *recorder) WriteHeader(code int) {
 	if r.status == 0 {
@@ -54,12 +58,12 @@ func (r *recorder) ReadFrom(src io.Reader) (int64, error) {
 func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
 // instrument wraps h with the method check, panic recovery, the access log
-// and request metrics. kindOf names the kind of a request for metrics.
+// and request metrics. kindOf names the kind of a request for metrics when
+// the handler does not name it through the recorder's SetKind.
 func instrument(h http.Handler, log *slog.Logger, m *metrics.Metrics, kindOf func(*http.Request) string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &recorder{ResponseWriter: w}
-		kind := kindOf(r)
 		defer func() {
 			if p := recover(); p != nil {
 				if p == http.ErrAbortHandler {
@@ -73,11 +77,16 @@ func instrument(h http.Handler, log *slog.Logger, m *metrics.Metrics, kindOf fun
 			if rec.status == 0 {
 				rec.status = http.StatusOK
 			}
+			kind := rec.kind
+			if kind == "" {
+				kind = kindOf(r)
+			}
 			m.Requests.WithLabelValues(kind, strconv.Itoa(rec.status)).Inc()
 			m.BytesServed.Add(float64(rec.bytes))
-			log.InfoContext(r.Context(), "request",
-				"method", r.Method, "path", r.URL.Path, "kind", kind, "status", rec.status,
-				"bytes", rec.bytes, "duration", time.Since(start), "remote", r.RemoteAddr)
+			log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+				slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.String("kind", kind),
+				slog.Int("status", rec.status), slog.Int64("bytes", rec.bytes),
+				slog.Duration("duration", time.Since(start)), slog.String("remote", r.RemoteAddr))
 		}()
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			rec.Header().Set("Allow", "GET, HEAD")

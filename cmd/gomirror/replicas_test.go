@@ -229,7 +229,9 @@ func TestReplicaEdgeAndOriginVerifyAtEveryTier(t *testing.T) {
 	up := newReplicaUpstream(t, mod)
 	db := sumdbtest.NewDB(t, "sum.example.test", mod)
 	env := guardEnv(t)
-	origin := startMirror(t, t.TempDir(), env, "--upstream", up.URL, "--sumdb", db.Key+" "+db.URL)
+	// The origin keeps nothing in memory: the test corrupts its store
+	// behind its back, and must see the corrupt file served.
+	origin := startMirror(t, t.TempDir(), env, "--upstream", up.URL, "--sumdb", db.Key+" "+db.URL, "--memory-cache", "0")
 	// The edge knows only the database's name and key: it finds the
 	// database through the origin's /sumdb/, as the go command does.
 	edge := startMirror(t, t.TempDir(), env, "--upstream", origin.URL, "--sumdb", db.Key)

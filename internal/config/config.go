@@ -6,12 +6,14 @@ package config
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/url"
 	"os"
 	"path"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -30,6 +32,7 @@ type Config struct {
 	SumDB           string        // GOSUMDB syntax
 	Redis           string        // redis://host:port/db; empty means no coordination
 	LockTTL         time.Duration // expiry of a replica's fill lock, renewed while it fetches
+	MemoryCache     int64         // bytes of small versioned files kept in memory; 0 turns it off
 	MetadataTTL     time.Duration // freshness of lists, @latest and queries
 	NegativeTTL     time.Duration // how long an upstream 404 is remembered
 	FetchTimeout    time.Duration // bound on one upstream fill
@@ -55,6 +58,7 @@ func Default(getenv func(string) string) Config {
 		IdleTimeout:     2 * time.Minute,
 		ShutdownTimeout: 30 * time.Second,
 		LockTTL:         30 * time.Second,
+		MemoryCache:     16 << 20,
 		LogFormat:       "text",
 		LogLevel:        "info",
 	}
@@ -79,6 +83,7 @@ type setting struct {
 	usage string
 	str   *string
 	dur   *time.Duration
+	size  *int64
 }
 
 func (c *Config) settings() []setting {
@@ -93,6 +98,7 @@ func (c *Config) settings() []setting {
 		{name: "redis", usage: "Redis URL that coordinates replicas, redis://HOST:PORT/DB", str: &c.Redis},
 		{name: "lock-ttl", usage: "expiry of a replica's fill lock in Redis; another replica takes over a dead holder's fill after it", dur: &c.LockTTL},
 		{name: "metadata-ttl", usage: "how long lists, @latest and queries stay fresh", dur: &c.MetadataTTL},
+		{name: "memory-cache", usage: "memory for small versioned files served again within seconds, such as 16MiB; 0 turns it off", size: &c.MemoryCache},
 		{name: "negative-ttl", usage: "how long an upstream 404 is remembered", dur: &c.NegativeTTL},
 		{name: "fetch-timeout", usage: "bound on one upstream fetch", dur: &c.FetchTimeout},
 		{name: "read-timeout", usage: "bound on reading a request's headers", dur: &c.ReadTimeout},
@@ -127,10 +133,13 @@ func Bind(flags *pflag.FlagSet, def Config, only ...string) *Loader {
 			continue
 		}
 		usage := s.usage + " (env " + EnvName(s.name) + ")"
-		if s.str != nil {
+		switch {
+		case s.str != nil:
 			flags.StringVar(s.str, s.name, *s.str, usage)
-		} else {
+		case s.dur != nil:
 			flags.DurationVar(s.dur, s.name, *s.dur, usage)
+		default:
+			flags.Var((*sizeValue)(s.size), s.name, usage)
 		}
 	}
 	return l
@@ -168,17 +177,57 @@ func (l *Loader) Load(def Config, getenv func(string) string) (Config, error) {
 }
 
 func (s setting) set(v string) error {
-	if s.str != nil {
+	switch {
+	case s.str != nil:
 		*s.str = v
-		return nil
+	case s.dur != nil:
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return fmt.Errorf("invalid duration %q", v)
+		}
+		*s.dur = d
+	default:
+		return (*sizeValue)(s.size).Set(v)
 	}
-	d, err := time.ParseDuration(v)
-	if err != nil {
-		return fmt.Errorf("invalid duration %q", v)
-	}
-	*s.dur = d
 	return nil
 }
+
+// sizeValue is a size in bytes, written as a number with an optional unit:
+// 16MiB, 512KiB, 1GiB, 4096.
+type sizeValue int64
+
+var sizeUnits = []struct {
+	suffix string
+	n      int64
+}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"B", 1}}
+
+func (v *sizeValue) Set(s string) error {
+	num, mult := strings.TrimSpace(s), int64(1)
+	for _, u := range sizeUnits {
+		if n, ok := strings.CutSuffix(num, u.suffix); ok {
+			num, mult = strings.TrimSpace(n), u.n
+			break
+		}
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n < 0 || n > math.MaxInt64/mult {
+		return fmt.Errorf("invalid size %q: want bytes, or a number with KiB, MiB or GiB", s)
+	}
+	*v = sizeValue(n * mult)
+	return nil
+}
+
+func (v *sizeValue) String() string {
+	n := int64(*v)
+	for _, u := range sizeUnits[:3] {
+		if n >= u.n && n%u.n == 0 && (n/u.n < 1024 || u.suffix == "GiB") {
+			return strconv.FormatInt(n/u.n, 10) + u.suffix
+		}
+	}
+	return strconv.FormatInt(n, 10)
+}
+
+func (v *sizeValue) Type() string { return "size" }
 
 // loadFile reads a YAML file of setting names and values. Unknown keys are
 // an error, so that a misspelt key does not go unnoticed.

@@ -38,7 +38,7 @@ func TestDefaults(t *testing.T) {
 		Listen: ":8080", Data: "/home/u/.cache/gomirror", Upstream: "https://proxy.golang.org,direct",
 		SumDB: "sum.golang.org", MetadataTTL: time.Minute, NegativeTTL: 30 * time.Second,
 		FetchTimeout: 10 * time.Minute, ReadTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
-		ShutdownTimeout: 30 * time.Second, LockTTL: 30 * time.Second, LogFormat: "text", LogLevel: "info",
+		ShutdownTimeout: 30 * time.Second, LockTTL: 30 * time.Second, MemoryCache: 16 << 20, LogFormat: "text", LogLevel: "info",
 	}
 	if cfg != want {
 		t.Errorf("defaults:\ngot  %+v\nwant %+v", cfg, want)
@@ -97,6 +97,8 @@ func TestBadValuesNameTheSetting(t *testing.T) {
 		{"log format", nil, []string{"GOMIRROR_LOG_FORMAT", "xml"}, "log-format"},
 		{"log level", []string{"--log-level", "loud"}, nil, "log-level"},
 		{"storage", []string{"--storage", "ftp://x"}, nil, "storage"},
+		{"memory cache", nil, []string{"GOMIRROR_MEMORY_CACHE", "lots"}, "GOMIRROR_MEMORY_CACHE"},
+		{"negative memory cache", nil, []string{"GOMIRROR_MEMORY_CACHE", "-5MiB"}, "GOMIRROR_MEMORY_CACHE"},
 		{"redis", []string{"--redis", "http://x"}, nil, "redis"},
 		{"unknown file key", []string{"--config", file}, nil, `"upstrem"`},
 		{"missing file", []string{"--config", "/nonexistent/gomirror.yaml"}, nil, "config file"},
@@ -108,5 +110,26 @@ func TestBadValuesNameTheSetting(t *testing.T) {
 				t.Errorf("got error %v, want one naming %s", err, tt.want)
 			}
 		})
+	}
+}
+
+func TestSizes(t *testing.T) {
+	tests := []struct {
+		in   string
+		want int64
+	}{{"0", 0}, {"4096", 4096}, {"512KiB", 512 << 10}, {"16MiB", 16 << 20}, {"2 GiB", 2 << 30}, {"10MB", 10e6}, {"7B", 7}}
+	for _, tt := range tests {
+		cfg, err := load(t, []string{"--memory-cache", tt.in}, envFunc("HOME", "/h"))
+		if err != nil {
+			t.Errorf("--memory-cache %s: %v", tt.in, err)
+			continue
+		}
+		if cfg.MemoryCache != tt.want {
+			t.Errorf("--memory-cache %s: got %d, want %d", tt.in, cfg.MemoryCache, tt.want)
+		}
+	}
+	var v sizeValue = 16 << 20
+	if got := v.String(); got != "16MiB" {
+		t.Errorf("String of 16 MiB: got %q", got)
 	}
 }

@@ -74,6 +74,10 @@ type Config struct {
 	FetchTimeout time.Duration
 	// TempDir holds downloads while they are verified.
 	TempDir string
+	// HotCacheSize bounds the bytes of small versioned files kept in
+	// memory for a few seconds after a hit. Zero means 16 MiB; a negative
+	// size turns the cache off.
+	HotCacheSize int64
 	// Logger receives fill and verification events. Nil discards them.
 	Logger *slog.Logger
 	// Metrics records store lookups and verification failures. Nil
@@ -86,6 +90,7 @@ type Handler struct {
 	cfg   Config
 	log   *slog.Logger
 	m     *metrics.Metrics
+	hot   *hotCache // nil when off
 	fills singleflight.Group
 	busy  sync.WaitGroup // fills under way
 }
@@ -123,7 +128,14 @@ func New(cfg Config) (*Handler, error) {
 	if m == nil {
 		m = metrics.New(nil)
 	}
-	return &Handler{cfg: cfg, log: log, m: m}, nil
+	h := &Handler{cfg: cfg, log: log, m: m}
+	switch {
+	case cfg.HotCacheSize == 0:
+		h.hot = newHotCache(defaultHotCacheSize)
+	case cfg.HotCacheSize > 0:
+		h.hot = newHotCache(cfg.HotCacheSize)
+	}
+	return h, nil
 }
 
 // Kind returns the kind of a GOPROXY request path for metrics and logs:

@@ -134,7 +134,12 @@ type fixture struct {
 
 func newFixture(t *testing.T, mods []*sumdbtest.Module, edit func(*Config)) *fixture {
 	t.Helper()
-	root := t.TempDir()
+	return newFixtureAt(t, t.TempDir(), mods, edit)
+}
+
+// newFixtureAt is newFixture with the disk store at root.
+func newFixtureAt(t *testing.T, root string, mods []*sumdbtest.Module, edit func(*Config)) *fixture {
+	t.Helper()
 	st, err := disk.New(root, nil)
 	if err != nil {
 		t.Fatal(err)

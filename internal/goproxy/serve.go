@@ -23,14 +23,28 @@ const (
 	StaleHeader = "X-Gomirror-Stale"
 )
 
+// Header values shared by every response that uses them; net/http only
+// reads them.
+var (
+	immutableCacheControlValue = []string{immutableCacheControl}
+	contentTypes               = map[kind][]string{
+		kindInfo: {contentType(kindInfo)}, kindMod: {contentType(kindMod)}, kindZip: {contentType(kindZip)},
+	}
+)
+
 // serveImmutable serves a versioned file, filling it from upstream on a miss.
 func (h *Handler) serveImmutable(w http.ResponseWriter, r *http.Request, req request) {
 	ctx := r.Context()
+	if e := h.hot.get(req.name, time.Now()); e != nil {
+		h.m.StoreLookups.WithLabelValues(string(req.kind), "hit").Inc()
+		h.serveHot(w, r, req, e)
+		return
+	}
 	rc, err := h.cfg.Store.Get(ctx, req.name)
 	if err == nil {
 		h.m.StoreLookups.WithLabelValues(string(req.kind), "hit").Inc()
 		defer rc.Close()
-		h.serveFile(w, r, req, rc, immutableCacheControl)
+		h.serveStored(w, r, req, rc)
 		return
 	}
 	if !errors.Is(err, fs.ErrNotExist) {
@@ -52,7 +66,41 @@ func (h *Handler) serveImmutable(w http.ResponseWriter, r *http.Request, req req
 		return
 	}
 	defer rc.Close()
+	h.serveStored(w, r, req, rc)
+}
+
+// serveStored serves a versioned file from the store, keeping it in the
+// hot cache when it is small.
+func (h *Handler) serveStored(w http.ResponseWriter, r *http.Request, req request, rc io.ReadCloser) {
+	if size, mod, ok := store.Stat(rc); ok && size <= hotMaxFile && h.hot != nil {
+		data := make([]byte, size)
+		if _, err := io.ReadFull(rc, data); err != nil {
+			h.writeError(w, r, fmt.Errorf("reading %s: %w", req.name, err))
+			return
+		}
+		h.serveHot(w, r, req, h.hot.put(req.name, data, mod, time.Now()))
+		return
+	}
 	h.serveFile(w, r, req, rc, immutableCacheControl)
+}
+
+// serveHot serves a cached versioned file. A plain GET is answered
+// directly; conditional and range requests go through net/http.
+func (h *Handler) serveHot(w http.ResponseWriter, r *http.Request, req request, e *hotEntry) {
+	hdr := w.Header()
+	hdr["Content-Type"] = contentTypes[req.kind]
+	hdr["Cache-Control"] = immutableCacheControlValue
+	hdr["Etag"] = e.etag
+	if !plainGet(r) {
+		http.ServeContent(w, r, "", e.mod, bytes.NewReader(e.data))
+		return
+	}
+	hdr["Last-Modified"] = e.lastMod
+	hdr["Content-Length"] = e.length
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		w.Write(e.data) // A write error means the client went away.
+	}
 }
 
 // serveMetadata serves a list, @latest or query: from the store while it is

@@ -97,11 +97,15 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, env []string)
 		NegativeTTL:  cfg.NegativeTTL,
 		FetchTimeout: cfg.FetchTimeout,
 		TempDir:      filepath.Join(cfg.Data, ".tmp"),
+		HotCacheSize: cfg.MemoryCache,
 		Logger:       log,
 		Metrics:      m,
 	}
 	if sdb.Name() != "" {
 		gcfg.Verifier = sdb
+	}
+	if cfg.MemoryCache == 0 {
+		gcfg.HotCacheSize = -1 // Off.
 	}
 	if cfg.Redis != "" {
 		coord.SetClientLogger(log)

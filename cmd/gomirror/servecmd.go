@@ -2,8 +2,6 @@ package main
 
 import (
 	"fmt"
-	"io"
-	"log/slog"
 	"net"
 
 	"github.com/spf13/cobra"
@@ -33,7 +31,8 @@ the file.`,
 		if err != nil {
 			return err
 		}
-		log := newLogger(a.stderr, cfg)
+		log, flushLog := newLogger(a.stderr, cfg)
+		defer flushLog()
 		ctx := cmd.Context()
 		srv, err := server.New(ctx, cfg, log, a.env)
 		if err != nil {
@@ -48,15 +47,4 @@ the file.`,
 		return srv.Serve(ctx, ln)
 	}
 	return []*cobra.Command{cmd}
-}
-
-// newLogger makes the process's logger in the configured format and level.
-func newLogger(w io.Writer, cfg config.Config) *slog.Logger {
-	var level slog.Level
-	level.UnmarshalText([]byte(cfg.LogLevel)) // Validated by config.
-	opts := &slog.HandlerOptions{Level: level}
-	if cfg.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
-	}
-	return slog.New(slog.NewTextHandler(w, opts))
 }

@@ -153,8 +153,20 @@ func Kind(urlPath string) string {
 // ServeHTTP first tells it the request's kind, as [Kind] names it, so that
 // middleware can label its metrics and logs without parsing the path again.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	req, err := parseRequest(r.URL.EscapedPath())
-	if ks, ok := w.(interface{ SetKind(string) }); ok {
+	raw := r.URL.EscapedPath()
+	ks, _ := w.(interface{ SetKind(string) })
+	// A hot file was kept under the very path this request names, which
+	// was checked then: it needs no parsing now.
+	if e := h.hot.get(raw, time.Now()); e != nil {
+		if ks != nil {
+			ks.SetKind(string(e.kind))
+		}
+		h.m.StoreLookups.WithLabelValues(string(e.kind), "hit").Inc()
+		h.serveHot(w, r, e)
+		return
+	}
+	req, err := parseRequest(raw)
+	if ks != nil {
 		if err != nil {
 			ks.SetKind("invalid")
 		} else {

@@ -32,8 +32,10 @@ type hotCache struct {
 	entries map[string]*hotEntry
 }
 
-// hotEntry is a cached file with its response headers worked out once.
+// hotEntry is a cached file with its response headers worked out once. It
+// is kept under the URL path that named it.
 type hotEntry struct {
+	kind    kind
 	data    []byte
 	mod     time.Time
 	expires time.Time
@@ -60,10 +62,12 @@ func (c *hotCache) get(name string, now time.Time) *hotEntry {
 	return e
 }
 
-// put caches data as name, last modified at mod, evicting entries to stay
-// within the cache's size.
-func (c *hotCache) put(name string, data []byte, mod, now time.Time) *hotEntry {
+// put caches data, a file of kind k, under the URL path rawPath, last
+// modified at mod, evicting entries to stay within the cache's size.
+func (c *hotCache) put(rawPath string, k kind, data []byte, mod, now time.Time) *hotEntry {
+	name := rawPath
 	e := &hotEntry{
+		kind:    k,
 		data:    data,
 		mod:     mod,
 		expires: now.Add(c.ttl),

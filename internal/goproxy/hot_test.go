@@ -70,7 +70,7 @@ func TestHotCacheBounds(t *testing.T) {
 	c := newHotCache(10 << 10)
 	now := time.Now()
 	for i := range 100 {
-		c.put(fmt.Sprint("f", i), bytes.Repeat([]byte{'x'}, 1<<10), now, now)
+		c.put(fmt.Sprint("/f", i), kindZip, bytes.Repeat([]byte{'x'}, 1<<10), now, now)
 		if c.size > c.max {
 			t.Fatalf("after %d puts: size %d over the bound %d", i+1, c.size, c.max)
 		}
@@ -83,8 +83,8 @@ func TestHotCacheBounds(t *testing.T) {
 		t.Errorf("accounted size %d, entries hold %d", c.size, sum)
 	}
 	// A file larger than the whole cache is served but not kept.
-	c.put("big", bytes.Repeat([]byte{'x'}, 20<<10), now, now)
-	if c.get("big", now) != nil {
+	c.put("/big", kindZip, bytes.Repeat([]byte{'x'}, 20<<10), now, now)
+	if c.get("/big", now) != nil {
 		t.Error("an entry larger than the cache was kept")
 	}
 }
@@ -100,7 +100,7 @@ func TestLargeFilesAreNotKeptInMemory(t *testing.T) {
 	if w := f.get(t, "/example.com/big/@v/v1.0.0.zip"); w.Code != http.StatusOK || !bytes.Equal(w.Body.Bytes(), mod.Zip) {
 		t.Fatalf("got %d, want 200 and the zip", w.Code)
 	}
-	if e := f.h.hot.get("example.com/big/@v/v1.0.0.zip", time.Now()); e != nil {
+	if e := f.h.hot.get("/example.com/big/@v/v1.0.0.zip", time.Now()); e != nil {
 		t.Error("a zip over the hot size limit was kept in memory")
 	}
 }

@@ -37,6 +37,7 @@ func contentType(k kind) string {
 
 // request is a parsed GOPROXY request.
 type request struct {
+	raw     string // the escaped URL path, as the client sent it
 	kind    kind
 	path    string // module path, unescaped
 	version string // unescaped; empty for list and latest
@@ -56,6 +57,7 @@ func badRequest(format string, args ...any) error {
 // control characters, and module paths and versions that golang.org/x/mod/module
 // accepts.
 func parseRequest(rawPath string) (request, error) {
+	rawPath0 := rawPath
 	if len(rawPath) > store.MaxNameLen {
 		return request{}, badRequest("path longer than %d bytes", store.MaxNameLen)
 	}
@@ -90,5 +92,5 @@ func parseRequest(rawPath string) (request, error) {
 	case err != nil:
 		return request{}, fmt.Errorf("%w: %v", errBadRequest, err)
 	}
-	return request{kind: n.Kind, path: n.Path, version: n.Version, name: n.Escaped}, nil
+	return request{raw: rawPath0, kind: n.Kind, path: n.Path, version: n.Version, name: n.Escaped}, nil
 }

@@ -62,6 +62,7 @@ func TestParseRequest(t *testing.T) {
 			if err != nil {
 				t.Fatalf("parseRequest(%q): %v", tt.path, err)
 			}
+			tt.want.raw = tt.path
 			if got != tt.want {
 				t.Errorf("parseRequest(%q):\ngot  %+v\nwant %+v", tt.path, got, tt.want)
 			}

@@ -35,11 +35,6 @@ var (
 // serveImmutable serves a versioned file, filling it from upstream on a miss.
 func (h *Handler) serveImmutable(w http.ResponseWriter, r *http.Request, req request) {
 	ctx := r.Context()
-	if e := h.hot.get(req.name, time.Now()); e != nil {
-		h.m.StoreLookups.WithLabelValues(string(req.kind), "hit").Inc()
-		h.serveHot(w, r, req, e)
-		return
-	}
 	rc, err := h.cfg.Store.Get(ctx, req.name)
 	if err == nil {
 		h.m.StoreLookups.WithLabelValues(string(req.kind), "hit").Inc()
@@ -78,7 +73,7 @@ func (h *Handler) serveStored(w http.ResponseWriter, r *http.Request, req reques
 			h.writeError(w, r, fmt.Errorf("reading %s: %w", req.name, err))
 			return
 		}
-		h.serveHot(w, r, req, h.hot.put(req.name, data, mod, time.Now()))
+		h.serveHot(w, r, h.hot.put(req.raw, req.kind, data, mod, time.Now()))
 		return
 	}
 	h.serveFile(w, r, req, rc, immutableCacheControl)
@@ -86,9 +81,9 @@ func (h *Handler) serveStored(w http.ResponseWriter, r *http.Request, req reques
 
 // serveHot serves a cached versioned file. A plain GET is answered
 // directly; conditional and range requests go through net/http.
-func (h *Handler) serveHot(w http.ResponseWriter, r *http.Request, req request, e *hotEntry) {
+func (h *Handler) serveHot(w http.ResponseWriter, r *http.Request, e *hotEntry) {
 	hdr := w.Header()
-	hdr["Content-Type"] = contentTypes[req.kind]
+	hdr["Content-Type"] = contentTypes[e.kind]
 	hdr["Cache-Control"] = immutableCacheControlValue
 	hdr["Etag"] = e.etag
 	if !plainGet(r) {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # scripts/test.sh runs gomirror's whole test suite on a fresh machine.
 #
-# It installs and starts what the tests need by itself: git, nginx and
+# It installs and starts what the tests need by itself: git, nginx, wrk and
 # redis-server from Debian's packages, and MinIO built with `go install`
 # (cached under ~/.cache/gomirror-ci). Then it runs go vet, every test
 # (including the end-to-end tests that drive the real go command), and a
@@ -13,6 +13,7 @@ missing=()
 command -v git >/dev/null || missing+=(git)
 command -v nginx >/dev/null || missing+=(nginx)
 command -v redis-server >/dev/null || missing+=(redis-server)
+command -v wrk >/dev/null || missing+=(wrk)
 if ((${#missing[@]})); then
 	echo "test.sh: installing ${missing[*]}" >&2
 	export DEBIAN_FRONTEND=noninteractive
@@ -30,3 +31,6 @@ go vet ./...
 
 echo "test.sh: go test" >&2
 go test -count=1 -timeout 30m ./...
+
+echo "test.sh: benchmark harness, smoke run (asserts no timings)" >&2
+go run ./bench -smoke

@@ -29,8 +29,8 @@ source .ci/minio.sh
 echo "test.sh: go vet" >&2
 go vet ./...
 
-echo "test.sh: go test" >&2
-go test -count=1 -timeout 30m ./...
-
 echo "test.sh: benchmark harness, smoke run (asserts no timings)" >&2
 go run ./bench -smoke
+
+echo "test.sh: go test" >&2
+go test -count=1 -timeout 30m ./...

@@ -1,14 +1,13 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
+	"github.com/gomirror/gomirror/internal/sumdb/sumdbtest"
 	"net/http"
 	"os"
 	"os/exec"
@@ -18,9 +17,7 @@ import (
 
 	"golang.org/x/mod/module"
 	"golang.org/x/mod/sumdb"
-	"golang.org/x/mod/sumdb/dirhash"
 	"golang.org/x/mod/sumdb/note"
-	modzip "golang.org/x/mod/zip"
 )
 
 // runSmoke runs every section with generated modules, a fake checksum
@@ -100,22 +97,20 @@ func smokeUpstream(dir string, n int) (trace, http.Handler, string, error) {
 	for i := range n {
 		mv := module.Version{Path: fmt.Sprintf("example.com/smoke/M%d", i), Version: fmt.Sprintf("v1.%d.0", i)}
 		esc, _ := module.EscapePath(mv.Path)
-		mod := []byte("module " + mv.Path + "\n\ngo 1.21\n")
-		zipData, err := smokeZip(mv, mod, 1<<10<<(i%6))
+		raw := make([]byte, (1<<10<<(i%6))/2)
+		rand.Read(raw)
+		m, err := sumdbtest.BuildModule(mv.Path, mv.Version, map[string]string{
+			"data.go": "package smoke\n\n// Data is filler.\nconst Data = \"" + hex.EncodeToString(raw) + "\"\n",
+		})
 		if err != nil {
 			return nil, nil, "", err
 		}
-		zh, mh, err := hashes(zipData, mod, dir)
-		if err != nil {
-			return nil, nil, "", err
-		}
-		gosum[mv.Path+"@"+mv.Version] = fmt.Sprintf("%s %s %s\n%s %s/go.mod %s\n", mv.Path, mv.Version, zh, mv.Path, mv.Version, mh)
+		gosum[mv.Path+"@"+mv.Version] = m.GoSum()
 		base := "/" + esc + "/@v/" + mv.Version
-		info := fmt.Appendf(nil, `{"Version":%q,"Time":"2024-01-02T03:04:05Z"}`, mv.Version)
 		for _, f := range []struct {
 			ext  string
 			data []byte
-		}{{".info", info}, {".mod", mod}, {".zip", zipData}} {
+		}{{".info", m.Info}, {".mod", m.Mod}, {".zip", m.Zip}} {
 			if err := add(base+f.ext, f.data); err != nil {
 				return nil, nil, "", err
 			}
@@ -145,61 +140,3 @@ func smokeUpstream(dir string, n int) (trace, http.Handler, string, error) {
 	})
 	return t, h, vkey, nil
 }
-
-// smokeZip makes the module zip of mv with a go.mod and a file of size
-// random-looking bytes in hex.
-func smokeZip(mv module.Version, mod []byte, size int) ([]byte, error) {
-	raw := make([]byte, size/2)
-	rand.Read(raw)
-	files := []modzip.File{
-		memFile{"go.mod", mod},
-		memFile{"data.go", []byte("package smoke\n\n// Data is filler.\nconst Data = \"" + hex.EncodeToString(raw) + "\"\n")},
-	}
-	var buf bytes.Buffer
-	if err := modzip.Create(&buf, mv, files); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
-}
-
-// hashes returns the go.sum hashes of a module zip and a go.mod.
-func hashes(zipData, mod []byte, tmpDir string) (zipHash, modHash string, err error) {
-	f, err := os.CreateTemp(tmpDir, ".zip-*")
-	if err != nil {
-		return "", "", err
-	}
-	defer os.Remove(f.Name())
-	_, err = f.Write(zipData)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return "", "", err
-	}
-	if zipHash, err = dirhash.HashZip(f.Name(), dirhash.Hash1); err != nil {
-		return "", "", err
-	}
-	modHash, err = dirhash.Hash1([]string{"go.mod"}, func(string) (io.ReadCloser, error) {
-		return io.NopCloser(bytes.NewReader(mod)), nil
-	})
-	return zipHash, modHash, err
-}
-
-// memFile is a file of a module zip, in memory.
-type memFile struct {
-	name string
-	data []byte
-}
-
-func (f memFile) Path() string                 { return f.name }
-func (f memFile) Lstat() (os.FileInfo, error)  { return memInfo(f), nil }
-func (f memFile) Open() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(f.data)), nil }
-
-type memInfo memFile
-
-func (fi memInfo) Name() string       { return filepath.Base(fi.name) }
-func (fi memInfo) Size() int64        { return int64(len(fi.data)) }
-func (fi memInfo) Mode() os.FileMode  { return 0o644 }
-func (fi memInfo) ModTime() time.Time { return time.Time{} }
-func (fi memInfo) IsDir() bool        { return false }
-func (fi memInfo) Sys() any           { return nil }

@@ -5,13 +5,10 @@
 package mirrortest
 
 import (
-	"bytes"
 	"crypto/rand"
-	"encoding/json"
 	"fmt"
-	"io"
+	"github.com/gomirror/gomirror/internal/sumdb/sumdbtest"
 	"net/http"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -21,9 +18,7 @@ import (
 	"golang.org/x/mod/module"
 	"golang.org/x/mod/semver"
 	"golang.org/x/mod/sumdb"
-	"golang.org/x/mod/sumdb/dirhash"
 	"golang.org/x/mod/sumdb/note"
-	modzip "golang.org/x/mod/zip"
 
 	"github.com/gomirror/gomirror/internal/client/probes"
 )
@@ -104,13 +99,8 @@ func NewUniverse(name string, mods []Module) (*Universe, error) {
 		return nil, err
 	}
 	u := &Universe{VerifierKey: vkey, Name: name, mods: map[string]*built{}, byMod: map[string][]string{}}
-	dir, err := os.MkdirTemp("", "mirrortest-")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(dir)
 	for _, m := range mods {
-		b, err := build(dir, m)
+		b, err := build(m)
 		if err != nil {
 			return nil, err
 		}
@@ -131,77 +121,22 @@ func NewUniverse(name string, mods []Module) (*Universe, error) {
 	return u, nil
 }
 
-func zipOf(m module.Version, files map[string]string) ([]byte, error) {
-	var fs []modzip.File
-	names := make([]string, 0, len(files))
-	for n := range files {
-		names = append(names, n)
+func build(m Module) (*built, error) {
+	good, err := sumdbtest.BuildModule(m.Path, m.Version, m.Files)
+	if err != nil {
+		return nil, err
 	}
-	sort.Strings(names)
-	for _, n := range names {
-		fs = append(fs, memFile{name: n, data: []byte(files[n])})
-	}
-	var buf bytes.Buffer
-	if err := modzip.Create(&buf, m, fs); err != nil {
-		return nil, fmt.Errorf("build %s: %w", m, err)
-	}
-	return buf.Bytes(), nil
-}
-
-func build(dir string, m Module) (*built, error) {
-	mv := module.Version{Path: m.Path, Version: m.Version}
-	files := map[string]string{}
+	files := map[string]string{"go.mod": string(good.Mod)}
 	for k, v := range m.Files {
 		files[k] = v
 	}
-	if _, ok := files["go.mod"]; !ok {
-		files["go.mod"] = "module " + m.Path + "\n\ngo 1.21\n"
-	}
-	z, err := zipOf(mv, files)
-	if err != nil {
-		return nil, err
-	}
 	files["backdoor.go"] = "package lib\n\nfunc init() { /* not what the author published */ }\n"
-	lz, err := zipOf(mv, files)
+	lying, err := sumdbtest.BuildModule(m.Path, m.Version, files)
 	if err != nil {
 		return nil, err
 	}
-	zf := filepath.Join(dir, "m.zip")
-	if err := os.WriteFile(zf, z, 0o644); err != nil {
-		return nil, err
-	}
-	hz, err := dirhash.HashZip(zf, dirhash.Hash1)
-	if err != nil {
-		return nil, err
-	}
-	gomod := []byte(files["go.mod"])
-	hm, err := dirhash.Hash1([]string{"go.mod"}, func(string) (io.ReadCloser, error) {
-		return io.NopCloser(bytes.NewReader(gomod)), nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	info, _ := json.Marshal(map[string]any{"Version": m.Version, "Time": time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)})
-	return &built{mod: mv, info: info, gomod: gomod, zip: z, lyingZip: lz, hashZip: hz, hashGoMod: hm}, nil
+	return &built{mod: good.Version, info: good.Info, gomod: good.Mod, zip: good.Zip, lyingZip: lying.Zip, hashZip: good.ZipHash, hashGoMod: good.ModHash}, nil
 }
-
-type memFile struct {
-	name string
-	data []byte
-}
-
-func (f memFile) Path() string                 { return f.name }
-func (f memFile) Lstat() (os.FileInfo, error)  { return memInfo(f), nil }
-func (f memFile) Open() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(f.data)), nil }
-
-type memInfo memFile
-
-func (fi memInfo) Name() string       { return filepath.Base(fi.name) }
-func (fi memInfo) Size() int64        { return int64(len(fi.data)) }
-func (fi memInfo) Mode() os.FileMode  { return 0o644 }
-func (fi memInfo) ModTime() time.Time { return time.Time{} }
-func (fi memInfo) IsDir() bool        { return false }
-func (fi memInfo) Sys() any           { return nil }
 
 // Hashes returns the go.sum hashes (h1:...) of path@version's zip and
 // go.mod. ok is false for a module the universe does not have.

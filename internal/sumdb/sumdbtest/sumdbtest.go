@@ -5,6 +5,7 @@
 package sumdbtest
 
 import (
+	archivezip "archive/zip"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -37,13 +38,23 @@ type Module struct {
 	ZipHash, ModHash string
 }
 
-// NewModule generates the files of path@version. files maps file names
+// NewModule generates the files of path@version, as BuildModule does,
+// and fails the test when it cannot.
+func NewModule(t testing.TB, path, version string, files map[string]string) *Module {
+	t.Helper()
+	m, err := BuildModule(path, version, files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// BuildModule generates the files of path@version. files maps file names
 // inside the module to their content; a go.mod declaring path is added
 // unless files has one. An empty go.mod in files makes a module without
 // one, as +incompatible versions are: its zip has no go.mod, and its .mod
 // is the one line a proxy synthesizes.
-func NewModule(t testing.TB, path, version string, files map[string]string) *Module {
-	t.Helper()
+func BuildModule(path, version string, files map[string]string) (*Module, error) {
 	m := &Module{Version: module.Version{Path: path, Version: version}}
 	all := map[string]string{"go.mod": "module " + path + "\n\ngo 1.21\n"}
 	for name, content := range files {
@@ -61,33 +72,48 @@ func NewModule(t testing.TB, path, version string, files map[string]string) *Mod
 	sort.Slice(zfiles, func(i, j int) bool { return zfiles[i].Path() < zfiles[j].Path() })
 	var buf bytes.Buffer
 	if err := zip.Create(&buf, m.Version, zfiles); err != nil {
-		t.Fatalf("creating zip of %s: %v", m.Version, err)
+		return nil, fmt.Errorf("creating zip of %s: %w", m.Version, err)
 	}
 	m.Zip = buf.Bytes()
 	m.Info = fmt.Appendf(nil, `{"Version":%q,"Time":"2024-01-02T03:04:05Z"}`, version)
-	m.ZipHash = ZipHash(t, m.Zip)
-	modHash, err := dirhash.Hash1([]string{"go.mod"}, func(string) (io.ReadCloser, error) {
+	var err error
+	if m.ZipHash, err = HashZip(m.Zip); err != nil {
+		return nil, fmt.Errorf("hashing zip of %s: %w", m.Version, err)
+	}
+	m.ModHash, err = dirhash.Hash1([]string{"go.mod"}, func(string) (io.ReadCloser, error) {
 		return io.NopCloser(bytes.NewReader(m.Mod)), nil
 	})
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	m.ModHash = modHash
-	return m
+	return m, nil
 }
 
-// ZipHash returns the "h1:" hash of the module zip data.
+// ZipHash returns the "h1:" hash of the module zip data, failing the test
+// when data is not a zip.
 func ZipHash(t testing.TB, data []byte) string {
 	t.Helper()
-	f := filepath.Join(t.TempDir(), "m.zip")
-	if err := os.WriteFile(f, data, 0o666); err != nil {
-		t.Fatal(err)
-	}
-	h, err := dirhash.HashZip(f, dirhash.Hash1)
+	h, err := HashZip(data)
 	if err != nil {
 		t.Fatalf("hashing zip: %v", err)
 	}
 	return h
+}
+
+// HashZip returns the "h1:" hash of the module zip data, as
+// dirhash.HashZip does for a zip file.
+func HashZip(data []byte) (string, error) {
+	zr, err := archivezip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		return "", err
+	}
+	byName := make(map[string]*archivezip.File, len(zr.File))
+	names := make([]string, 0, len(zr.File))
+	for _, f := range zr.File {
+		byName[f.Name] = f
+		names = append(names, f.Name)
+	}
+	return dirhash.Hash1(names, func(name string) (io.ReadCloser, error) { return byName[name].Open() })
 }
 
 // GoSum returns the go.sum lines of m.

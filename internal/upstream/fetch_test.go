@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/gomirror/gomirror/internal/sumdb/sumdbtest"
 	"io"
 	"io/fs"
 	"net"
@@ -26,7 +27,7 @@ import (
 func newTest(t *testing.T, cfg Config) *Upstream {
 	t.Helper()
 	if cfg.Client == nil {
-		cfg.Client = loopbackClient(t)
+		cfg.Client = sumdbtest.LocalClient(t)
 	}
 	u, err := New(cfg)
 	if err != nil {

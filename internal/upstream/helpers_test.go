@@ -1,65 +1,17 @@
 package upstream
 
 import (
-	"bytes"
-	"context"
-	"encoding/json"
-	"fmt"
+	"github.com/gomirror/gomirror/internal/sumdb/sumdbtest"
 	"io"
-	"io/fs"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"golang.org/x/mod/module"
-	modzip "golang.org/x/mod/zip"
 )
-
-// loopbackClient returns an HTTP client that fails the test when it dials
-// anything but the loopback interface.
-func loopbackClient(t *testing.T) *http.Client {
-	t.Helper()
-	dialer := &net.Dialer{Timeout: 5 * time.Second}
-	tr := &http.Transport{
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			host, _, err := net.SplitHostPort(addr)
-			if err != nil {
-				return nil, err
-			}
-			if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
-				t.Errorf("test dialed %s; only its own servers on loopback are allowed", addr)
-				return nil, fmt.Errorf("dial %s refused by test guard", addr)
-			}
-			return dialer.DialContext(ctx, network, addr)
-		},
-	}
-	t.Cleanup(tr.CloseIdleConnections)
-	return &http.Client{Transport: tr}
-}
-
-// memFile is an in-memory file for zip.Create.
-type memFile struct {
-	path string
-	data []byte
-}
-
-func (f memFile) Path() string                 { return f.path }
-func (f memFile) Lstat() (fs.FileInfo, error)  { return memInfo(f), nil }
-func (f memFile) Open() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(f.data)), nil }
-
-type memInfo memFile
-
-func (i memInfo) Name() string       { return i.path[strings.LastIndex(i.path, "/")+1:] }
-func (i memInfo) Size() int64        { return int64(len(i.data)) }
-func (i memInfo) Mode() fs.FileMode  { return 0o644 }
-func (i memInfo) ModTime() time.Time { return time.Time{} }
-func (i memInfo) IsDir() bool        { return false }
-func (i memInfo) Sys() any           { return nil }
 
 // testModule is one generated module version.
 type testModule struct {
@@ -71,20 +23,10 @@ type testModule struct {
 // newTestModule generates path@version with a go.mod and one Go file.
 func newTestModule(t *testing.T, path, version string) testModule {
 	t.Helper()
-	mod := []byte("module " + path + "\n\ngo 1.21\n")
-	files := []modzip.File{
-		memFile{"go.mod", mod},
-		memFile{"lib.go", []byte("package lib\n\n// Version is the version.\nconst Version = \"" + version + "\"\n")},
-	}
-	var z bytes.Buffer
-	if err := modzip.Create(&z, module.Version{Path: path, Version: version}, files); err != nil {
-		t.Fatalf("zip.Create(%s@%s): %v", path, version, err)
-	}
-	info, err := json.Marshal(map[string]any{"Version": version, "Time": time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return testModule{path: path, version: version, info: info, mod: mod, zip: z.Bytes()}
+	m := sumdbtest.NewModule(t, path, version, map[string]string{
+		"lib.go": "package lib\n\n// Version is the version.\nconst Version = \"" + version + "\"\n",
+	})
+	return testModule{path: path, version: version, info: m.Info, mod: m.Mod, zip: m.Zip}
 }
 
 // fakeProxy is a GOPROXY serving generated modules. It counts requests by

@@ -72,6 +72,17 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, env []string)
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m := metrics.New(reg)
 
+	if strings.HasPrefix(cfg.Storage, "s3://") {
+		// With an S3 store the data directory is this replica's own, and
+		// downloads that a crash interrupted are of no use to anyone. (A
+		// disk store cleans its temporary directory itself, minding other
+		// processes that share it.)
+		if entries, err := os.ReadDir(filepath.Join(cfg.Data, ".tmp")); err == nil {
+			for _, e := range entries {
+				os.Remove(filepath.Join(cfg.Data, ".tmp", e.Name()))
+			}
+		}
+	}
 	st, err := OpenStore(ctx, cfg, log, env)
 	if err != nil {
 		return nil, err
@@ -222,13 +233,6 @@ func envLookup(env []string) func(string) string {
 // store.Walker, and Close() error where it holds resources.
 func OpenStore(ctx context.Context, cfg config.Config, log *slog.Logger, env []string) (store.Store, error) {
 	if strings.HasPrefix(cfg.Storage, "s3://") {
-		// The data directory is this replica's own: downloads that a
-		// crash interrupted are of no use to anyone.
-		if entries, err := os.ReadDir(filepath.Join(cfg.Data, ".tmp")); err == nil {
-			for _, e := range entries {
-				os.Remove(filepath.Join(cfg.Data, ".tmp", e.Name()))
-			}
-		}
 		st, err := s3.New(ctx, cfg.Storage, envLookup(env), log)
 		if err != nil {
 			return nil, fmt.Errorf("storage: %w", err)

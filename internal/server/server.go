@@ -154,25 +154,33 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, env []string)
 	}
 	// The GOPROXY paths are dispatched before any ServeMux sees them: a mux
 	// would clean dot segments with a redirect, and those must get a 400.
-	route := func(r *http.Request) http.Handler {
-		switch p := r.URL.Path; {
+	// area names the part of the server a path belongs to: "ops", "sumdb",
+	// or "" for the GOPROXY protocol.
+	area := func(p string) string {
+		switch {
 		case p == "/healthz" || p == "/readyz" || p == "/metrics":
-			return mux
+			return "ops"
 		case strings.HasPrefix(p, "/sumdb/"):
+			return "sumdb"
+		default:
+			return ""
+		}
+	}
+	route := func(r *http.Request) http.Handler {
+		switch area(r.URL.Path) {
+		case "ops":
+			return mux
+		case "sumdb":
 			return sumdbHandler
 		default:
 			return gp
 		}
 	}
 	kindOf := func(r *http.Request) string {
-		switch p := r.URL.Path; {
-		case p == "/healthz" || p == "/readyz" || p == "/metrics":
-			return "ops"
-		case strings.HasPrefix(p, "/sumdb/"):
-			return "sumdb"
-		default:
-			return goproxy.Kind(r.URL.EscapedPath())
+		if a := area(r.URL.Path); a != "" {
+			return a
 		}
+		return goproxy.Kind(r.URL.EscapedPath())
 	}
 	s.handler = instrument(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		route(r).ServeHTTP(w, r)

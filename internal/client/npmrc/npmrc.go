@@ -4,7 +4,6 @@
 package npmrc
 
 import (
-	"bytes"
 	"strings"
 )
 
@@ -16,14 +15,10 @@ type File struct {
 // Parse parses data. It never fails: lines it does not understand are kept.
 func Parse(data []byte) *File {
 	f := &File{}
-	for len(data) > 0 {
-		i := bytes.IndexByte(data, '\n')
-		if i < 0 {
-			f.lines = append(f.lines, string(data))
-			break
+	for line := range strings.SplitAfterSeq(string(data), "\n") {
+		if line != "" { // The split ends with "" after a final newline.
+			f.lines = append(f.lines, line)
 		}
-		f.lines = append(f.lines, string(data[:i+1]))
-		data = data[i+1:]
 	}
 	return f
 }

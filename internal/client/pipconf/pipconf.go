@@ -20,14 +20,10 @@ type File struct {
 // cannot fully read.
 func Parse(data []byte) *File {
 	f := &File{}
-	for len(data) > 0 {
-		i := bytes.IndexByte(data, '\n')
-		if i < 0 {
-			f.lines = append(f.lines, string(data))
-			break
+	for line := range strings.SplitAfterSeq(string(data), "\n") {
+		if line != "" { // The split ends with "" after a final newline.
+			f.lines = append(f.lines, line)
 		}
-		f.lines = append(f.lines, string(data[:i+1]))
-		data = data[i+1:]
 	}
 	return f
 }

@@ -48,13 +48,14 @@ func newHotCache(max int64) *hotCache {
 	return &hotCache{ttl: hotTTL, max: max, entries: make(map[string]*hotEntry)}
 }
 
-// get returns the live entry of name, or nil. A nil cache has none.
-func (c *hotCache) get(name string, now time.Time) *hotEntry {
+// get returns the live entry kept under the URL path rawPath, or nil. A
+// nil cache has none.
+func (c *hotCache) get(rawPath string, now time.Time) *hotEntry {
 	if c == nil {
 		return nil
 	}
 	c.mu.RLock()
-	e := c.entries[name]
+	e := c.entries[rawPath]
 	c.mu.RUnlock()
 	if e == nil || now.After(e.expires) {
 		return nil
@@ -65,7 +66,6 @@ func (c *hotCache) get(name string, now time.Time) *hotEntry {
 // put caches data, a file of kind k, under the URL path rawPath, last
 // modified at mod, evicting entries to stay within the cache's size.
 func (c *hotCache) put(rawPath string, k kind, data []byte, mod, now time.Time) *hotEntry {
-	name := rawPath
 	e := &hotEntry{
 		kind:    k,
 		data:    data,
@@ -77,9 +77,9 @@ func (c *hotCache) put(rawPath string, k kind, data []byte, mod, now time.Time) 
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if old := c.entries[name]; old != nil {
+	if old := c.entries[rawPath]; old != nil {
 		c.size -= int64(len(old.data))
-		delete(c.entries, name)
+		delete(c.entries, rawPath)
 	}
 	// Expired entries go first, then any: map order is as good as random.
 	for k, v := range c.entries {
@@ -99,7 +99,7 @@ func (c *hotCache) put(rawPath string, k kind, data []byte, mod, now time.Time) 
 		delete(c.entries, k)
 	}
 	if c.size+int64(len(data)) <= c.max {
-		c.entries[name] = e
+		c.entries[rawPath] = e
 		c.size += int64(len(data))
 	}
 	return e

@@ -56,28 +56,28 @@ func badRequest(format string, args ...any) error {
 // sends: no escaped slashes or dots, no dot segments, no backslashes or
 // control characters, and module paths and versions that golang.org/x/mod/module
 // accepts.
-func parseRequest(rawPath string) (request, error) {
-	rawPath0 := rawPath
-	if len(rawPath) > store.MaxNameLen {
+func parseRequest(raw string) (request, error) {
+	decoded := raw
+	if len(raw) > store.MaxNameLen {
 		return request{}, badRequest("path longer than %d bytes", store.MaxNameLen)
 	}
-	if strings.Contains(rawPath, "%") {
+	if strings.Contains(raw, "%") {
 		// The go command escapes the "!" of case-encoding as %21. An
 		// escaped slash, dot, backslash, NUL or percent sign is never
 		// needed, and only ever hides a path from the checks below.
-		lower := strings.ToLower(rawPath)
+		lower := strings.ToLower(raw)
 		for _, esc := range []string{"%2f", "%2e", "%5c", "%00", "%25"} {
 			if strings.Contains(lower, esc) {
 				return request{}, badRequest("escaped %q in path", esc)
 			}
 		}
-		dec, err := url.PathUnescape(rawPath)
+		dec, err := url.PathUnescape(raw)
 		if err != nil {
 			return request{}, badRequest("bad percent-encoding")
 		}
-		rawPath = dec
+		decoded = dec
 	}
-	p, ok := strings.CutPrefix(rawPath, "/")
+	p, ok := strings.CutPrefix(decoded, "/")
 	if !ok {
 		return request{}, badRequest("path must start with /")
 	}
@@ -92,5 +92,5 @@ func parseRequest(rawPath string) (request, error) {
 	case err != nil:
 		return request{}, fmt.Errorf("%w: %v", errBadRequest, err)
 	}
-	return request{raw: rawPath0, kind: n.Kind, path: n.Path, version: n.Version, name: n.Escaped}, nil
+	return request{raw: raw, kind: n.Kind, path: n.Path, version: n.Version, name: n.Escaped}, nil
 }

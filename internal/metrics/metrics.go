@@ -10,24 +10,34 @@ import (
 // Metrics holds gomirror's collectors. Its fields are safe for concurrent
 // use. A Metrics made by New with a nil Registerer records but exports
 // nothing, which is what most tests want.
+//
+// Every mirror's requests, lookups and fills are labelled by ecosystem (go,
+// sumdb, golang, vuln, oci, pypi, npm) and by the kind of artifact its
+// protocol names (zip, mod, list, archive, index, blob, ...).
 type Metrics struct {
-	// Requests counts served requests by kind (info, mod, zip, list,
-	// latest, query, sumdb, other) and HTTP status code.
+	// Requests counts served requests by ecosystem, kind and HTTP status
+	// code.
 	Requests *prometheus.CounterVec
 	// BytesServed counts response body bytes written to clients.
 	BytesServed prometheus.Counter
-	// StoreLookups counts store lookups by kind and result (hit, miss,
-	// stale).
+	// StoreLookups counts store lookups by ecosystem, kind and result
+	// (hit, miss, stale).
 	StoreLookups *prometheus.CounterVec
-	// UpstreamFetches counts upstream fetches by kind and result (ok,
-	// notfound, error).
+	// Fills counts upstream fills by ecosystem, kind and result (ok,
+	// notfound, refused, error, timeout, full).
+	Fills *prometheus.CounterVec
+	// StaleServed counts metadata answers served stale, by ecosystem and
+	// kind.
+	StaleServed *prometheus.CounterVec
+	// UpstreamFetches counts fetches from the Go module upstream chain by
+	// kind and result (ok, notfound, error).
 	UpstreamFetches *prometheus.CounterVec
 	// UpstreamDuration observes how long upstream fetches take, by kind.
 	UpstreamDuration *prometheus.HistogramVec
-	// FetchesInFlight is the number of upstream fetches under way.
+	// FetchesInFlight is the number of upstream fills under way.
 	FetchesInFlight prometheus.Gauge
-	// VerifyFailures counts files refused because they did not match the
-	// checksum database or failed a structural check, by kind.
+	// VerifyFailures counts files refused because they did not match their
+	// trusted digest or failed a structural check, by ecosystem and kind.
 	VerifyFailures *prometheus.CounterVec
 	// SumDBFetches counts checksum database requests sent upstream by kind
 	// (latest, lookup, tile) and result.
@@ -35,6 +45,9 @@ type Metrics struct {
 	// CoordinationDegraded is 1 while replicas cannot reach their shared
 	// coordinator (Redis) and fall back to per-process coalescing.
 	CoordinationDegraded prometheus.Gauge
+	// StoreWriteFailures counts failed writes to the store, by reason
+	// (full, error).
+	StoreWriteFailures *prometheus.CounterVec
 }
 
 // New makes the collectors and registers them with reg, when reg is not nil.
@@ -44,16 +57,24 @@ func New(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		Requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gomirror_requests_total",
-			Help: "Requests served, by kind and status code.",
-		}, []string{"kind", "code"}),
+			Help: "Requests served, by ecosystem, kind and status code.",
+		}, []string{"ecosystem", "kind", "code"}),
 		BytesServed: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "gomirror_served_bytes_total",
 			Help: "Response body bytes written to clients.",
 		}),
 		StoreLookups: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gomirror_store_lookups_total",
-			Help: "Store lookups, by kind and result (hit, miss, stale).",
-		}, []string{"kind", "result"}),
+			Help: "Store lookups, by ecosystem, kind and result (hit, miss, stale).",
+		}, []string{"ecosystem", "kind", "result"}),
+		Fills: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gomirror_fills_total",
+			Help: "Upstream fills, by ecosystem, kind and result (ok, notfound, refused, error, timeout, full).",
+		}, []string{"ecosystem", "kind", "result"}),
+		StaleServed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gomirror_stale_served_total",
+			Help: "Metadata answers served stale because the upstream failed or was slow, by ecosystem and kind.",
+		}, []string{"ecosystem", "kind"}),
 		UpstreamFetches: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gomirror_upstream_fetches_total",
 			Help: "Upstream fetches, by kind and result (ok, notfound, error).",
@@ -65,12 +86,12 @@ func New(reg prometheus.Registerer) *Metrics {
 		}, []string{"kind"}),
 		FetchesInFlight: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "gomirror_upstream_fetches_in_flight",
-			Help: "Upstream fetches under way.",
+			Help: "Upstream fills under way.",
 		}),
 		VerifyFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gomirror_verify_failures_total",
-			Help: "Files refused by verification, by kind.",
-		}, []string{"kind"}),
+			Help: "Files refused by verification, by ecosystem and kind.",
+		}, []string{"ecosystem", "kind"}),
 		SumDBFetches: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gomirror_sumdb_fetches_total",
 			Help: "Checksum database requests sent upstream, by kind and result.",
@@ -79,11 +100,15 @@ func New(reg prometheus.Registerer) *Metrics {
 			Name: "gomirror_coordination_degraded",
 			Help: "1 while the shared coordinator cannot be reached.",
 		}),
+		StoreWriteFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gomirror_store_write_failures_total",
+			Help: "Failed writes to the store, by reason (full, error).",
+		}, []string{"reason"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.Requests, m.BytesServed, m.StoreLookups, m.UpstreamFetches,
-			m.UpstreamDuration, m.FetchesInFlight, m.VerifyFailures, m.SumDBFetches,
-			m.CoordinationDegraded)
+		reg.MustRegister(m.Requests, m.BytesServed, m.StoreLookups, m.Fills, m.StaleServed,
+			m.UpstreamFetches, m.UpstreamDuration, m.FetchesInFlight, m.VerifyFailures,
+			m.SumDBFetches, m.CoordinationDegraded, m.StoreWriteFailures)
 	}
 	return m
 }

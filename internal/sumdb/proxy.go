@@ -286,6 +286,6 @@ func (s *SumDB) writeError(w http.ResponseWriter, req request, err error) {
 
 func (s *SumDB) countStore(result string) {
 	if s.metrics != nil {
-		s.metrics.StoreLookups.WithLabelValues("sumdb", result).Inc()
+		s.metrics.StoreLookups.WithLabelValues("sumdb", "sumdb", result).Inc()
 	}
 }

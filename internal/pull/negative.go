@@ -1,4 +1,4 @@
-package goproxy
+package pull
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package goproxy
+package pull
 
 import (
 	"net/http"
@@ -33,15 +33,17 @@ type hotCache struct {
 }
 
 // hotEntry is a cached file with its response headers worked out once. It
-// is kept under the URL path that named it.
+// is kept under its artifact's HotKey, such as the URL path that named it.
 type hotEntry struct {
-	kind    kind
-	data    []byte
-	mod     time.Time
-	expires time.Time
-	length  []string // Content-Length
-	lastMod []string // Last-Modified
-	etag    []string // ETag
+	ecosystem   string
+	kind        string
+	contentType []string // Content-Type
+	data        []byte
+	mod         time.Time
+	expires     time.Time
+	length      []string // Content-Length
+	lastMod     []string // Last-Modified
+	etag        []string // ETag
 }
 
 func newHotCache(max int64) *hotCache {
@@ -63,17 +65,19 @@ func (c *hotCache) get(rawPath string, now time.Time) *hotEntry {
 	return e
 }
 
-// put caches data, a file of kind k, under the URL path rawPath, last
-// modified at mod, evicting entries to stay within the cache's size.
-func (c *hotCache) put(rawPath string, k kind, data []byte, mod, now time.Time) *hotEntry {
+// put caches data, the content of a, under the key rawPath, last modified
+// at mod, evicting entries to stay within the cache's size.
+func (c *hotCache) put(rawPath string, a *Artifact, data []byte, mod, now time.Time) *hotEntry {
 	e := &hotEntry{
-		kind:    k,
-		data:    data,
-		mod:     mod,
-		expires: now.Add(c.ttl),
-		length:  []string{strconv.Itoa(len(data))},
-		lastMod: []string{mod.UTC().Format(http.TimeFormat)},
-		etag:    []string{etag(int64(len(data)), mod)},
+		ecosystem:   a.Ecosystem,
+		kind:        a.Kind,
+		contentType: []string{a.ContentType},
+		data:        data,
+		mod:         mod,
+		expires:     now.Add(c.ttl),
+		length:      []string{strconv.Itoa(len(data))},
+		lastMod:     []string{mod.UTC().Format(http.TimeFormat)},
+		etag:        []string{ETag(int64(len(data)), mod)},
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -103,12 +107,4 @@ func (c *hotCache) put(rawPath string, k kind, data []byte, mod, now time.Time) 
 		c.size += int64(len(data))
 	}
 	return e
-}
-
-// plainGet reports whether r is a GET or HEAD with no conditional or range
-// header, which a cached file answers without net/http's checks.
-func plainGet(r *http.Request) bool {
-	h := r.Header
-	return h.Get("Range") == "" && h.Get("If-None-Match") == "" && h.Get("If-Modified-Since") == "" &&
-		h.Get("If-Match") == "" && h.Get("If-Unmodified-Since") == ""
 }

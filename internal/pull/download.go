@@ -1,0 +1,174 @@
+package pull
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+	"sync"
+)
+
+// errAborted ends the transfer of a streamed fill that failed its checks
+// or its download.
+var errAborted = errors.New("fill aborted")
+
+// download is a fill's temporary file while it arrives. Clients that
+// joined the fill read it as it grows, up to the held-back tail, which
+// they get only once the file has passed its checks. It is safe for
+// concurrent use.
+type download struct {
+	f        *os.File
+	size     int64 // announced size, or -1
+	holdback int64
+
+	mu      sync.Mutex
+	written int64
+	end     bool  // no more bytes will come
+	err     error // set at the end: nil means checked and stored
+	changed chan struct{}
+	refs    int // the fill's own, and one per reader
+}
+
+func newDownload(f *os.File, size, holdback int64) *download {
+	return &download{f: f, size: size, holdback: holdback, changed: make(chan struct{}), refs: 1}
+}
+
+// copyFrom writes src to the file, hashing into h when it is not nil, and
+// publishes each write. Errors of src are the upstream's; errors writing
+// the file are the mirror's.
+func (d *download) copyFrom(ctx context.Context, src io.Reader, h hash.Hash) (int64, error) {
+	buf := make([]byte, 64<<10)
+	var n int64
+	for {
+		m, rerr := src.Read(buf)
+		if m > 0 {
+			if h != nil {
+				h.Write(buf[:m])
+			}
+			if _, werr := d.f.Write(buf[:m]); werr != nil {
+				return n, fmt.Errorf("%w: writing download: %w", errStorage, fullErr(werr))
+			}
+			n += int64(m)
+			d.publish(n)
+		}
+		switch {
+		case rerr == io.EOF:
+			return n, nil
+		case rerr != nil:
+			if errors.Is(rerr, os.ErrDeadlineExceeded) || errors.Is(rerr, context.DeadlineExceeded) {
+				return n, fmt.Errorf("downloading: %w", rerr)
+			}
+			if ctx.Err() != nil {
+				return n, fmt.Errorf("downloading: %w", ctx.Err())
+			}
+			return n, fmt.Errorf("%w: downloading: %v", ErrUpstream, rerr)
+		}
+	}
+}
+
+func (d *download) publish(n int64) {
+	d.mu.Lock()
+	d.written = n
+	close(d.changed)
+	d.changed = make(chan struct{})
+	d.mu.Unlock()
+}
+
+// finish ends the download: err nil means the file passed its checks and
+// is stored, and readers get its tail; otherwise readers are cut short.
+func (d *download) finish(err error) {
+	d.mu.Lock()
+	if !d.end {
+		d.end, d.err = true, err
+		close(d.changed)
+		d.changed = make(chan struct{})
+	}
+	d.mu.Unlock()
+}
+
+// release drops a reference; the last one closes and removes the file.
+func (d *download) release() {
+	d.mu.Lock()
+	d.refs--
+	last := d.refs == 0
+	d.mu.Unlock()
+	if last {
+		name := d.f.Name()
+		d.f.Close()
+		os.Remove(name) // Gone already when the store renamed it.
+	}
+}
+
+// readable returns how many bytes a reader may have now, whether no more
+// will come, and the download's outcome.
+func (d *download) readable() (n int64, end bool, err error, changed <-chan struct{}) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.end {
+		if d.err != nil {
+			return 0, true, d.err, d.changed
+		}
+		return d.written, true, nil, d.changed
+	}
+	n = d.written
+	switch {
+	case d.size >= 0:
+		n = min(n, d.size-d.holdback)
+	default:
+		n -= d.holdback
+	}
+	return max(n, 0), false, nil, d.changed
+}
+
+// reader reads a download from its start as it arrives. It is for one
+// goroutine.
+type reader struct {
+	ctx context.Context
+	d   *download
+	off int64
+}
+
+// newReader returns a reader of d, or nil when d has already failed. The
+// caller closes it.
+func (d *download) newReader(ctx context.Context) *reader {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.end && d.err != nil || d.refs == 0 {
+		return nil
+	}
+	d.refs++
+	return &reader{ctx: ctx, d: d}
+}
+
+func (r *reader) Read(p []byte) (int, error) {
+	for {
+		n, end, err, changed := r.d.readable()
+		if err != nil {
+			return 0, errAborted
+		}
+		if r.off < n {
+			p = p[:min(int64(len(p)), n-r.off)]
+			m, rerr := r.d.f.ReadAt(p, r.off)
+			r.off += int64(m)
+			if rerr == io.EOF && m > 0 {
+				rerr = nil
+			}
+			return m, rerr
+		}
+		if end {
+			return 0, io.EOF
+		}
+		select {
+		case <-changed:
+		case <-r.ctx.Done():
+			return 0, r.ctx.Err()
+		}
+	}
+}
+
+func (r *reader) Close() error {
+	r.d.release()
+	return nil
+}

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/gomirror/gomirror/internal/pull"
 	"github.com/gomirror/gomirror/internal/store/disk"
 )
 
@@ -57,7 +58,11 @@ func newBenchHandler(b *testing.B, name string, size int) *Handler {
 	if err := st.Put(context.Background(), name, bytes.NewReader(data)); err != nil {
 		b.Fatal(err)
 	}
-	h, err := New(Config{Store: st, Upstream: newFakeUpstream(), TempDir: b.TempDir()})
+	cache, err := pull.New(pull.Config{Store: st, TempDir: b.TempDir()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	h, err := New(Config{Cache: cache, Upstream: newFakeUpstream()})
 	if err != nil {
 		b.Fatal(err)
 	}

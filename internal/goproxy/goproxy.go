@@ -1,18 +1,25 @@
 package goproxy
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/http"
-	"sync"
+	"os"
+	"strings"
 	"time"
 
-	"golang.org/x/sync/singleflight"
+	"golang.org/x/mod/module"
+	"golang.org/x/mod/semver"
+	modzip "golang.org/x/mod/zip"
 
-	"github.com/gomirror/gomirror/internal/metrics"
-	"github.com/gomirror/gomirror/internal/store"
+	"github.com/gomirror/gomirror/internal/pull"
+	"github.com/gomirror/gomirror/internal/verify"
 )
 
 // Fetcher fetches one file from upstream.
@@ -33,66 +40,47 @@ type Verifier interface {
 	Lookup(ctx context.Context, path, version string) (zipHash, modHash string, err error)
 }
 
-// Locker coordinates fills of one file across replicas.
-type Locker interface {
-	// Lock blocks until the caller should fill name itself (fill is true,
-	// and it must call release once when done, with stored reporting
-	// whether the file is now in the shared store), or until another
-	// replica reports name stored (fill is false), or ctx ends. An error
-	// means coordination is unavailable; the caller then fills by itself.
-	Lock(ctx context.Context, name string) (fill bool, release func(stored bool), err error)
-}
-
-// NegativeCache remembers upstream "not found" answers for a while.
-type NegativeCache interface {
-	// NotFound reports the remembered reason for name, if any.
-	NotFound(ctx context.Context, name string) (reason string, ok bool)
-	// SetNotFound remembers reason for name for ttl.
-	SetNotFound(ctx context.Context, name, reason string, ttl time.Duration)
-}
-
-// Config configures a Handler. Store, Upstream and TempDir are required.
+// Config configures a Handler. Cache and Upstream are required.
 type Config struct {
-	Store    store.Store
+	// Cache is the pull-through core that stores, fills and serves.
+	Cache    *pull.Cache
 	Upstream Fetcher
 	// Verifier checks .mod and .zip files against the checksum database.
 	// Nil means no database: files still get the structural checks.
 	Verifier Verifier
-	// Locker makes one fetch per file across replicas. Nil means
-	// coalescing within this process only.
-	Locker Locker
-	// Negative remembers upstream 404s. Nil means an in-memory cache.
-	Negative NegativeCache
 	// MetadataTTL is how long lists, @latest and queries are fresh. Zero
 	// means one minute.
 	MetadataTTL time.Duration
-	// NegativeTTL is how long an upstream "not found" is remembered. Zero
-	// means 30 seconds.
-	NegativeTTL time.Duration
-	// FetchTimeout bounds one fill, from the first upstream request to the
-	// stored file. Zero means 10 minutes.
-	FetchTimeout time.Duration
-	// TempDir holds downloads while they are verified.
-	TempDir string
-	// HotCacheSize bounds the bytes of small versioned files kept in
-	// memory for a few seconds after a hit. Zero means 16 MiB; a negative
-	// size turns the cache off.
-	HotCacheSize int64
-	// Logger receives fill and verification events. Nil discards them.
+	// Logger receives request errors. Nil discards them.
 	Logger *slog.Logger
-	// Metrics records store lookups and verification failures. Nil
-	// records nothing.
-	Metrics *metrics.Metrics
+}
+
+// Ecosystem is the label of the GOPROXY protocol's metrics and logs.
+const Ecosystem = "go"
+
+// Size limits of what gomirror accepts from upstream.
+const (
+	maxMetadataSize = 16 << 20
+	maxInfoSize     = 1 << 20
+)
+
+func maxSize(k kind) int64 {
+	switch k {
+	case kindZip:
+		return modzip.MaxZipFile
+	case kindMod:
+		return modzip.MaxGoMod
+	case kindInfo:
+		return maxInfoSize
+	default:
+		return maxMetadataSize
+	}
 }
 
 // Handler serves the GOPROXY protocol. It is safe for concurrent use.
 type Handler struct {
-	cfg   Config
-	log   *slog.Logger
-	m     *metrics.Metrics
-	hot   *hotCache // nil when off
-	fills singleflight.Group
-	busy  sync.WaitGroup // fills under way
+	cfg Config
+	log *slog.Logger
 }
 
 var _ http.Handler = (*Handler)(nil)
@@ -101,41 +89,19 @@ var _ http.Handler = (*Handler)(nil)
 // is missing.
 func New(cfg Config) (*Handler, error) {
 	switch {
-	case cfg.Store == nil:
-		return nil, errors.New("goproxy: no store")
+	case cfg.Cache == nil:
+		return nil, errors.New("goproxy: no cache")
 	case cfg.Upstream == nil:
 		return nil, errors.New("goproxy: no upstream")
-	case cfg.TempDir == "":
-		return nil, errors.New("goproxy: no temp dir")
 	}
 	if cfg.MetadataTTL <= 0 {
 		cfg.MetadataTTL = time.Minute
-	}
-	if cfg.NegativeTTL <= 0 {
-		cfg.NegativeTTL = 30 * time.Second
-	}
-	if cfg.FetchTimeout <= 0 {
-		cfg.FetchTimeout = 10 * time.Minute
-	}
-	if cfg.Negative == nil {
-		cfg.Negative = newMemNegative(100_000)
 	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	m := cfg.Metrics
-	if m == nil {
-		m = metrics.New(nil)
-	}
-	h := &Handler{cfg: cfg, log: log, m: m}
-	switch {
-	case cfg.HotCacheSize == 0:
-		h.hot = newHotCache(defaultHotCacheSize)
-	case cfg.HotCacheSize > 0:
-		h.hot = newHotCache(cfg.HotCacheSize)
-	}
-	return h, nil
+	return &Handler{cfg: cfg, log: log}, nil
 }
 
 // Kind returns the kind of a GOPROXY request path for metrics and logs:
@@ -157,12 +123,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ks, _ := w.(interface{ SetKind(string) })
 	// A hot file was kept under the very path this request names, which
 	// was checked then: it needs no parsing now.
-	if e := h.hot.get(raw, time.Now()); e != nil {
+	if k, ok := h.cfg.Cache.ServeHot(w, r, raw); ok {
 		if ks != nil {
-			ks.SetKind(string(e.kind))
+			ks.SetKind(k)
 		}
-		h.m.StoreLookups.WithLabelValues(string(e.kind), "hit").Inc()
-		h.serveHot(w, r, e)
 		return
 	}
 	req, err := parseRequest(raw)
@@ -177,25 +141,150 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	if req.kind.Immutable() {
-		h.serveImmutable(w, r, req)
-	} else {
-		h.serveMetadata(w, r, req)
+	if err := h.cfg.Cache.Serve(w, r, h.artifact(req)); err != nil {
+		h.writeError(w, r, err)
 	}
 }
 
-// Shutdown waits for fills under way, which go on after their clients hang
-// up, to finish, or for ctx to end.
-func (h *Handler) Shutdown(ctx context.Context) error {
-	done := make(chan struct{})
-	go func() {
-		h.busy.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
+// artifact describes the file that req names to the core: how it is
+// fetched, and how it is checked before it is stored.
+func (h *Handler) artifact(req request) *pull.Artifact {
+	a := &pull.Artifact{
+		Ecosystem:   Ecosystem,
+		Kind:        string(req.kind),
+		Name:        req.name,
+		ContentType: contentType(req.kind),
+		MaxSize:     maxSize(req.kind),
+		HotKey:      req.raw,
 	}
+	if !req.kind.Immutable() {
+		a.TTL = h.cfg.MetadataTTL
+	}
+	mv := module.Version{Path: req.path, Version: req.version}
+	switch {
+	case req.kind == kindList:
+		a.Fetch = h.fetcher(req, nil)
+		a.Check = func(_ context.Context, f *os.File) error { return checkList(mv.Path, f) }
+	case !req.kind.Immutable():
+		a.Fetch = h.fetcher(req, nil)
+		a.Check = func(_ context.Context, f *os.File) error {
+			data, err := io.ReadAll(f)
+			if err != nil {
+				return err
+			}
+			return verify.Info(mv, data)
+		}
+	default:
+		lk := &lookup{}
+		a.Fetch = h.fetcher(req, lk)
+		a.Check = func(ctx context.Context, f *os.File) error {
+			zipHash, modHash, err := lk.wait(ctx)
+			if err != nil {
+				if errors.Is(err, fs.ErrNotExist) {
+					return fmt.Errorf("%w: %s: not in the checksum database: %v", pull.ErrRefused, mv, err)
+				}
+				return fmt.Errorf("%w: %s: cannot verify: checksum database: %v", pull.ErrUpstream, mv, err)
+			}
+			return verify.File(mv, "."+string(req.kind), f.Name(), zipHash, modHash)
+		}
+	}
+	return a
+}
+
+// fetcher returns the Fetch of req's artifact. For a .mod or .zip it also
+// starts the checksum database lookup, which runs while the file
+// downloads and ends with the fill.
+func (h *Handler) fetcher(req request, lk *lookup) func(ctx context.Context, _ io.Reader) (io.ReadCloser, error) {
+	return func(ctx context.Context, _ io.Reader) (io.ReadCloser, error) {
+		if lk != nil {
+			lk.start(ctx, h.cfg.Verifier, req)
+		}
+		body, err := h.cfg.Upstream.Fetch(ctx, req.name)
+		if err != nil {
+			return nil, err
+		}
+		return body, nil
+	}
+}
+
+// lookup is a checksum database lookup running beside a download.
+type lookup struct {
+	done             chan struct{}
+	zipHash, modHash string
+	err              error
+}
+
+func (l *lookup) start(ctx context.Context, v Verifier, req request) {
+	l.done = make(chan struct{})
+	if v == nil || (req.kind != kindMod && req.kind != kindZip) {
+		close(l.done)
+		return
+	}
+	go func() {
+		defer close(l.done)
+		l.zipHash, l.modHash, l.err = v.Lookup(ctx, req.path, req.version)
+	}()
+}
+
+func (l *lookup) wait(ctx context.Context) (zipHash, modHash string, err error) {
+	if l.done == nil {
+		return "", "", nil
+	}
+	select {
+	case <-l.done:
+		return l.zipHash, l.modHash, l.err
+	case <-ctx.Done():
+		return "", "", ctx.Err()
+	}
+}
+
+// checkList checks an upstream @v/list: one version a line, each a valid
+// semantic version (the go command ignores anything after it), so that an
+// error page served with a 200 is never stored as a list.
+func checkList(modPath string, f *os.File) error {
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, maxMetadataSize)
+	n := 0
+	for sc.Scan() {
+		n++
+		line := bytes.TrimSpace(sc.Bytes())
+		if len(line) == 0 {
+			continue
+		}
+		v, _, _ := strings.Cut(string(line), " ")
+		if !semver.IsValid(v) {
+			return fmt.Errorf("%s/@v/list: line %d is not a version: %.40q", modPath, n, line)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("%s/@v/list: %w", modPath, err)
+	}
+	return nil
+}
+
+// writeError answers with err's status and a one-line plain-text reason.
+// Internal errors are logged and answered with a generic reason.
+func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	code := pull.Status(err)
+	if code >= http.StatusInternalServerError && code != http.StatusBadGateway && code != http.StatusGatewayTimeout {
+		h.log.ErrorContext(r.Context(), "serving", "path", r.URL.Path, "err", err)
+	}
+	WriteError(w, code, pull.Reason(err))
+}
+
+// WriteError writes a plain-text error response of one line, the
+// GOPROXY protocol's error format.
+func WriteError(w http.ResponseWriter, code int, msg string) {
+	hdr := w.Header()
+	hdr.Del("Content-Length")
+	hdr.Del("ETag")
+	hdr.Del("Last-Modified")
+	hdr.Set("Content-Type", "text/plain; charset=utf-8")
+	hdr.Set("Cache-Control", "no-store")
+	hdr.Set("X-Content-Type-Options", "nosniff")
+	if code == http.StatusServiceUnavailable || code == http.StatusInsufficientStorage {
+		hdr.Set("Retry-After", "60")
+	}
+	w.WriteHeader(code)
+	io.WriteString(w, msg+"\n")
 }

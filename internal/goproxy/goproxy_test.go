@@ -19,6 +19,7 @@ import (
 	"golang.org/x/mod/module"
 
 	"github.com/gomirror/gomirror/internal/metrics"
+	"github.com/gomirror/gomirror/internal/pull"
 	"github.com/gomirror/gomirror/internal/store"
 	"github.com/gomirror/gomirror/internal/store/disk"
 	"github.com/gomirror/gomirror/internal/sumdb/sumdbtest"
@@ -150,7 +151,11 @@ func newFixtureAt(t *testing.T, root string, mods []*sumdbtest.Module, edit func
 		ver.mods[m.Version] = m
 	}
 	m := metrics.New(nil)
-	cfg := Config{Store: st, Upstream: up, Verifier: ver, TempDir: t.TempDir(), Metrics: m}
+	cache, err := pull.New(pull.Config{Store: st, TempDir: t.TempDir(), Metrics: m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{Cache: cache, Upstream: up, Verifier: ver}
 	if edit != nil {
 		edit(&cfg)
 	}
@@ -158,7 +163,7 @@ func newFixtureAt(t *testing.T, root string, mods []*sumdbtest.Module, edit func
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { h.Shutdown(context.Background()) })
+	t.Cleanup(func() { cache.Shutdown(context.Background()) })
 	return &fixture{h: h, up: up, store: st, m: m}
 }
 
@@ -208,8 +213,8 @@ func TestServeFillsAndHits(t *testing.T) {
 				if got := w.Header().Get("Content-Type"); got != tt.contentType {
 					t.Errorf("Content-Type: got %q, want %q", got, tt.contentType)
 				}
-				if got := w.Header().Get("Cache-Control"); got != immutableCacheControl {
-					t.Errorf("Cache-Control: got %q, want %q", got, immutableCacheControl)
+				if got := w.Header().Get("Cache-Control"); got != pull.ImmutableCacheControl {
+					t.Errorf("Cache-Control: got %q, want %q", got, pull.ImmutableCacheControl)
 				}
 				if w.Header().Get("ETag") == "" || w.Header().Get("Last-Modified") == "" {
 					t.Errorf("missing ETag or Last-Modified: %v", w.Header())
@@ -279,7 +284,7 @@ func TestCoalescing(t *testing.T) {
 	}
 	<-f.up.started // The one fetch has begun; let the others pile up behind it.
 	deadline := time.Now().Add(10 * time.Second)
-	for testutil.ToFloat64(f.m.StoreLookups.WithLabelValues("zip", "miss")) < clients && time.Now().Before(deadline) {
+	for testutil.ToFloat64(f.m.StoreLookups.WithLabelValues("go", "zip", "miss")) < clients && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
 	}
 	close(f.up.gate)
@@ -390,7 +395,7 @@ func TestTamperedFilesAreRefused(t *testing.T) {
 			if f.stored(t, name) {
 				t.Errorf("%s was stored", name)
 			}
-			if got := testutil.ToFloat64(f.m.VerifyFailures.WithLabelValues(tt.file)); got != 1 {
+			if got := testutil.ToFloat64(f.m.VerifyFailures.WithLabelValues("go", tt.file)); got != 1 {
 				t.Errorf("verify failures: got %v, want 1", got)
 			}
 		})
@@ -484,16 +489,16 @@ func TestMetadataTTLAndStale(t *testing.T) {
 	if w.Code != http.StatusOK || w.Body.String() != "v1.0.0\n" {
 		t.Fatalf("stale list: got status %d, body %q; want 200 and the stored list", w.Code, w.Body)
 	}
-	if w.Header().Get(StaleHeader) != "true" {
-		t.Errorf("stale list without the %s header", StaleHeader)
+	if w.Header().Get(pull.StaleHeader) != "true" {
+		t.Errorf("stale list without the %s header", pull.StaleHeader)
 	}
 
 	// Past the TTL, with upstream back, the list is refreshed.
 	f.up.setErr(nil)
 	f.up.set("example.com/hello/@v/list", []byte("v1.0.0\nv1.1.0\n"))
 	w = f.get(t, "/example.com/hello/@v/list")
-	if w.Body.String() != "v1.0.0\nv1.1.0\n" || w.Header().Get(StaleHeader) != "" {
-		t.Errorf("refreshed list: got %q (stale header %q), want the new list", w.Body, w.Header().Get(StaleHeader))
+	if w.Body.String() != "v1.0.0\nv1.1.0\n" || w.Header().Get(pull.StaleHeader) != "" {
+		t.Errorf("refreshed list: got %q (stale header %q), want the new list", w.Body, w.Header().Get(pull.StaleHeader))
 	}
 }
 

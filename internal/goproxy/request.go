@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/gomirror/gomirror/internal/proxypath"
+	"github.com/gomirror/gomirror/internal/pull"
 	"github.com/gomirror/gomirror/internal/store"
 )
 
@@ -44,11 +45,8 @@ type request struct {
 	name    string // store and upstream name, escaped: "golang.org/x/text/@v/v0.3.0.zip"
 }
 
-// errBadRequest marks requests that are malformed; they get a 400.
-var errBadRequest = errors.New("bad request")
-
 func badRequest(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", errBadRequest, fmt.Sprintf(format, args...))
+	return fmt.Errorf("%w: %s", pull.ErrBadRequest, fmt.Sprintf(format, args...))
 }
 
 // parseRequest parses the escaped URL path of a GOPROXY request, such as
@@ -90,7 +88,7 @@ func parseRequest(raw string) (request, error) {
 	case errors.Is(err, fs.ErrNotExist):
 		return request{}, err // A version that cannot exist: "not found".
 	case err != nil:
-		return request{}, fmt.Errorf("%w: %v", errBadRequest, err)
+		return request{}, fmt.Errorf("%w: %v", pull.ErrBadRequest, err)
 	}
 	return request{raw: raw, kind: n.Kind, path: n.Path, version: n.Version, name: n.Escaped}, nil
 }

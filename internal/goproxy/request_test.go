@@ -1,6 +1,8 @@
 package goproxy
 
 import (
+	"github.com/gomirror/gomirror/internal/pull"
+
 	"errors"
 	"io/fs"
 	"strings"
@@ -31,24 +33,24 @@ func TestParseRequest(t *testing.T) {
 		{"v2 path", "/example.com/m/v2/@v/v2.1.0.zip", request{kind: kindZip, path: "example.com/m/v2", version: "v2.1.0", name: "example.com/m/v2/@v/v2.1.0.zip"}, nil},
 		{"wrong major", "/example.com/m/@v/v2.0.0.zip", request{}, fs.ErrNotExist},
 		{"non-canonical zip", "/example.com/m/@v/v1.2.zip", request{}, fs.ErrNotExist},
-		{"upper case", "/github.com/BurntSushi/toml/@v/list", request{}, errBadRequest},
-		{"dot dot", "/golang.org/x/../x/text/@v/list", request{}, errBadRequest},
-		{"dot dot version", "/golang.org/x/text/@v/...info", request{}, errBadRequest},
-		{"encoded dot dot", "/golang.org/x/%2e%2e/text/@v/list", request{}, errBadRequest},
-		{"encoded slash", "/golang.org%2fx/text/@v/list", request{}, errBadRequest},
-		{"double-encoded dot dot", "/golang.org/x/%252e%252e/text/@v/list", request{}, errBadRequest},
-		{"encoded backslash", "/golang.org/x%5c..%5ctext/@v/list", request{}, errBadRequest},
-		{"bad escape", "/golang.org/x/%zz/@v/list", request{}, errBadRequest},
-		{"backslash", "/golang.org/x\\..\\text/@v/list", request{}, errBadRequest},
-		{"nul", "/golang.org/x/te\x00xt/@v/list", request{}, errBadRequest},
-		{"no leading slash", "golang.org/x/text/@v/list", request{}, errBadRequest},
-		{"no @v", "/golang.org/x/text", request{}, errBadRequest},
-		{"unknown file", "/golang.org/x/text/@v/v0.3.0.tar", request{}, errBadRequest},
-		{"empty version", "/golang.org/x/text/@v/.zip", request{}, errBadRequest},
-		{"no dot in first element", "/localhost/x/@v/list", request{}, errBadRequest},
-		{"empty path", "/@v/list", request{}, errBadRequest},
-		{"double slash", "/golang.org//x/@v/list", request{}, errBadRequest},
-		{"overlong", "/example.com/" + strings.Repeat("a", store.MaxNameLen) + "/@v/list", request{}, errBadRequest},
+		{"upper case", "/github.com/BurntSushi/toml/@v/list", request{}, pull.ErrBadRequest},
+		{"dot dot", "/golang.org/x/../x/text/@v/list", request{}, pull.ErrBadRequest},
+		{"dot dot version", "/golang.org/x/text/@v/...info", request{}, pull.ErrBadRequest},
+		{"encoded dot dot", "/golang.org/x/%2e%2e/text/@v/list", request{}, pull.ErrBadRequest},
+		{"encoded slash", "/golang.org%2fx/text/@v/list", request{}, pull.ErrBadRequest},
+		{"double-encoded dot dot", "/golang.org/x/%252e%252e/text/@v/list", request{}, pull.ErrBadRequest},
+		{"encoded backslash", "/golang.org/x%5c..%5ctext/@v/list", request{}, pull.ErrBadRequest},
+		{"bad escape", "/golang.org/x/%zz/@v/list", request{}, pull.ErrBadRequest},
+		{"backslash", "/golang.org/x\\..\\text/@v/list", request{}, pull.ErrBadRequest},
+		{"nul", "/golang.org/x/te\x00xt/@v/list", request{}, pull.ErrBadRequest},
+		{"no leading slash", "golang.org/x/text/@v/list", request{}, pull.ErrBadRequest},
+		{"no @v", "/golang.org/x/text", request{}, pull.ErrBadRequest},
+		{"unknown file", "/golang.org/x/text/@v/v0.3.0.tar", request{}, pull.ErrBadRequest},
+		{"empty version", "/golang.org/x/text/@v/.zip", request{}, pull.ErrBadRequest},
+		{"no dot in first element", "/localhost/x/@v/list", request{}, pull.ErrBadRequest},
+		{"empty path", "/@v/list", request{}, pull.ErrBadRequest},
+		{"double slash", "/golang.org//x/@v/list", request{}, pull.ErrBadRequest},
+		{"overlong", "/example.com/" + strings.Repeat("a", store.MaxNameLen) + "/@v/list", request{}, pull.ErrBadRequest},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -83,7 +85,7 @@ func FuzzParseRequest(f *testing.F) {
 	f.Fuzz(func(t *testing.T, path string) {
 		req, err := parseRequest(path)
 		if err != nil {
-			if code := status(err); code != 400 && code != 404 {
+			if code := pull.Status(err); code != 400 && code != 404 {
 				t.Fatalf("parseRequest(%q): error %v maps to %d, want 400 or 404", path, err, code)
 			}
 			return

@@ -142,6 +142,25 @@ func (d *download) newReader(ctx context.Context) *reader {
 	return &reader{ctx: ctx, d: d}
 }
 
+// wait waits until the download has a byte that may be sent while it is
+// still under way (streaming is true), or until it has ended.
+func (r *reader) wait() (streaming bool, err error) {
+	for {
+		n, end, _, changed := r.d.readable()
+		switch {
+		case end:
+			return false, nil
+		case n > 0:
+			return true, nil
+		}
+		select {
+		case <-changed:
+		case <-r.ctx.Done():
+			return false, r.ctx.Err()
+		}
+	}
+}
+
 func (r *reader) Read(p []byte) (int, error) {
 	for {
 		n, end, err, changed := r.d.readable()

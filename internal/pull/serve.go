@@ -72,8 +72,15 @@ func (c *Cache) Serve(w http.ResponseWriter, r *http.Request, a *Artifact) error
 		if f.dl != nil {
 			if rd := f.dl.newReader(ctx); rd != nil {
 				defer rd.Close()
-				c.stream(w, a, rd)
-				return nil
+				// A file that arrives, or fails, before its first byte
+				// may be sent is answered from the store, or with its
+				// error, as if it had not streamed.
+				if streaming, err := rd.wait(); err != nil {
+					return err
+				} else if streaming {
+					c.stream(w, a, rd)
+					return nil
+				}
 			}
 		}
 	}

@@ -57,18 +57,23 @@ func (r *recorder) ReadFrom(src io.Reader) (int64, error) {
 // Unwrap lets http.ResponseController reach the connection.
 func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
-// instrument wraps h with the method check, panic recovery, the access log
-// and request metrics. kindOf names the kind of a request for metrics when
-// the handler does not name it through the recorder's SetKind.
-func instrument(h http.Handler, log *slog.Logger, m *metrics.Metrics, kindOf func(*http.Request) string) http.Handler {
+// labeler names a request's ecosystem and kind for metrics and the access
+// log. kind is asked only when the handler did not name the kind through
+// the recorder's SetKind.
+type labeler interface {
+	ecosystem(r *http.Request) string
+	kind(r *http.Request) string
+}
+
+// instrument wraps h with panic recovery, the access log and request
+// metrics.
+func instrument(h http.Handler, log *slog.Logger, m *metrics.Metrics, l labeler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &recorder{ResponseWriter: w}
 		defer func() {
-			if p := recover(); p != nil {
-				if p == http.ErrAbortHandler {
-					panic(p)
-				}
+			p := recover()
+			if p != nil && p != http.ErrAbortHandler {
 				log.ErrorContext(r.Context(), "panic serving request", "path", r.URL.Path, "panic", p)
 				if rec.status == 0 {
 					goproxy.WriteError(rec, http.StatusInternalServerError, "internal error")
@@ -79,20 +84,23 @@ func instrument(h http.Handler, log *slog.Logger, m *metrics.Metrics, kindOf fun
 			}
 			kind := rec.kind
 			if kind == "" {
-				kind = kindOf(r)
+				kind = l.kind(r)
 			}
-			m.Requests.WithLabelValues(kind, strconv.Itoa(rec.status)).Inc()
+			eco := l.ecosystem(r)
+			m.Requests.WithLabelValues(eco, kind, strconv.Itoa(rec.status)).Inc()
 			m.BytesServed.Add(float64(rec.bytes))
 			log.LogAttrs(r.Context(), slog.LevelInfo, "request",
-				slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.String("kind", kind),
+				slog.String("method", r.Method), slog.String("path", r.URL.Path),
+				slog.String("ecosystem", eco), slog.String("kind", kind),
 				slog.Int("status", rec.status), slog.Int64("bytes", rec.bytes),
-				slog.Duration("duration", time.Since(start)), slog.String("remote", r.RemoteAddr))
+				slog.Duration("duration", time.Since(start)), slog.String("remote", r.RemoteAddr),
+				slog.Bool("aborted", p == http.ErrAbortHandler))
+			if p == http.ErrAbortHandler {
+				// A streamed fill failed its checks: net/http cuts the
+				// connection short.
+				panic(p)
+			}
 		}()
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			rec.Header().Set("Allow", "GET, HEAD")
-			goproxy.WriteError(rec, http.StatusMethodNotAllowed, "method "+r.Method+" not allowed: use GET or HEAD")
-			return
-		}
 		h.ServeHTTP(rec, r)
 	})
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/gomirror/gomirror/internal/coord"
 	"github.com/gomirror/gomirror/internal/goproxy"
 	"github.com/gomirror/gomirror/internal/metrics"
+	"github.com/gomirror/gomirror/internal/pull"
 	"github.com/gomirror/gomirror/internal/store"
 	"github.com/gomirror/gomirror/internal/store/disk"
 	"github.com/gomirror/gomirror/internal/store/s3"
@@ -50,7 +51,7 @@ type Server struct {
 	cfg     config.Config
 	log     *slog.Logger
 	handler http.Handler
-	proxy   *goproxy.Handler
+	cache   *pull.Cache
 	store   checker
 	coord   *coord.Coordinator
 }
@@ -101,22 +102,17 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, env []string)
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: log, store: chk}
-	gcfg := goproxy.Config{
+	pcfg := pull.Config{
 		Store:        st,
-		Upstream:     up,
-		MetadataTTL:  cfg.MetadataTTL,
+		TempDir:      filepath.Join(cfg.Data, ".tmp"),
 		NegativeTTL:  cfg.NegativeTTL,
 		FetchTimeout: cfg.FetchTimeout,
-		TempDir:      filepath.Join(cfg.Data, ".tmp"),
 		HotCacheSize: cfg.MemoryCache,
 		Logger:       log,
 		Metrics:      m,
 	}
-	if sdb.Name() != "" {
-		gcfg.Verifier = sdb
-	}
 	if cfg.MemoryCache == 0 {
-		gcfg.HotCacheSize = -1 // Off.
+		pcfg.HotCacheSize = -1 // Off.
 	}
 	if cfg.Redis != "" {
 		coord.SetClientLogger(log)
@@ -132,15 +128,29 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, env []string)
 			return nil, fmt.Errorf("redis: %w", err)
 		}
 		s.coord = c
-		gcfg.Locker = c
-		gcfg.Negative = c
+		pcfg.Locker = c
+		pcfg.Negative = c
+	}
+	cache, err := pull.New(pcfg)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.cache = cache
+	gcfg := goproxy.Config{
+		Cache:       cache,
+		Upstream:    up,
+		MetadataTTL: cfg.MetadataTTL,
+		Logger:      log,
+	}
+	if sdb.Name() != "" {
+		gcfg.Verifier = sdb
 	}
 	gp, err := goproxy.New(gcfg)
 	if err != nil {
 		s.Close()
 		return nil, err
 	}
-	s.proxy = gp
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
@@ -152,39 +162,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, env []string)
 			goproxy.WriteError(w, http.StatusNotFound, "checksum database proxy is off")
 		})
 	}
-	// The GOPROXY paths are dispatched before any ServeMux sees them: a mux
-	// would clean dot segments with a redirect, and those must get a 400.
-	// area names the part of the server a path belongs to: "ops", "sumdb",
-	// or "" for the GOPROXY protocol.
-	area := func(p string) string {
-		switch {
-		case p == "/healthz" || p == "/readyz" || p == "/metrics":
-			return "ops"
-		case strings.HasPrefix(p, "/sumdb/"):
-			return "sumdb"
-		default:
-			return ""
-		}
+	rt := &router{
+		routes: []route{
+			{prefix: "/sumdb/", ecosystem: "sumdb", handler: sumdbHandler},
+		},
+		ops:     mux,
+		goproxy: gp,
 	}
-	route := func(r *http.Request) http.Handler {
-		switch area(r.URL.Path) {
-		case "ops":
-			return mux
-		case "sumdb":
-			return sumdbHandler
-		default:
-			return gp
-		}
-	}
-	kindOf := func(r *http.Request) string {
-		if a := area(r.URL.Path); a != "" {
-			return a
-		}
-		return goproxy.Kind(r.URL.EscapedPath())
-	}
-	s.handler = instrument(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		route(r).ServeHTTP(w, r)
-	}), log, m, kindOf)
+	s.handler = instrument(rt, log, m, rt)
 	return s, nil
 }
 
@@ -364,7 +349,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	// Fills whose clients hung up go on in the background: let them
 	// finish storing, within the same bound.
-	if err := s.proxy.Shutdown(sctx); err != nil {
+	if err := s.cache.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutdown: waiting for fills: %w", err)
 	}
 	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {

@@ -62,9 +62,10 @@ func TestEndpoints(t *testing.T) {
 	}{
 		{"GET", "/healthz", 200, "ok"},
 		{"GET", "/readyz", 200, "store: ok"},
-		{"GET", "/metrics", 200, `gomirror_requests_total{code="200",kind="mod"} 1`},
+		{"GET", "/metrics", 200, `gomirror_requests_total{code="200",ecosystem="go",kind="mod"} 1`},
 		{"GET", "/metrics", 200, `gomirror_upstream_fetches_total{kind="mod",result="ok"} 1`},
-		{"GET", "/metrics", 200, `gomirror_store_lookups_total{kind="mod",result="miss"} 1`},
+		{"GET", "/metrics", 200, `gomirror_store_lookups_total{ecosystem="go",kind="mod",result="miss"} 1`},
+		{"GET", "/metrics", 200, `gomirror_fills_total{ecosystem="go",kind="mod",result="ok"} 1`},
 		{"GET", "/metrics", 200, "gomirror_upstream_fetch_duration_seconds_bucket"},
 		{"GET", "/metrics", 200, "gomirror_served_bytes_total"},
 		{"GET", "/metrics", 200, "gomirror_upstream_fetches_in_flight 0"},

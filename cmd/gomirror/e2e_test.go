@@ -204,7 +204,7 @@ func TestGoCommandRefusesTamperedFiles(t *testing.T) {
 			}
 			metrics, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
-			if want := fmt.Sprintf("gomirror_verify_failures_total{kind=%q} 1", tt.file); !strings.Contains(string(metrics), want) {
+			if want := fmt.Sprintf("gomirror_verify_failures_total{ecosystem=\"go\",kind=%q} 1", tt.file); !strings.Contains(string(metrics), want) {
 				t.Errorf("/metrics lacks %q", want)
 			}
 		})

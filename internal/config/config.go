@@ -41,6 +41,15 @@ type Config struct {
 	ShutdownTimeout time.Duration // how long requests in flight may finish on SIGTERM
 	LogFormat       string        // text or json
 	LogLevel        string        // debug, info, warn or error
+
+	UpstreamHeaderTimeout time.Duration // bound on waiting for an upstream's response headers
+	UpstreamIdleTimeout   time.Duration // bound on waiting for each read of an upstream's body
+	StaleGrace            time.Duration // how long expired metadata waits for its refresh before it is served stale
+	WriteTimeout          time.Duration // bound on writing a response of the protocol endpoints
+
+	Golang      bool   // serve the Go release archives under /golang/
+	GolangIndex string // the release index, in go.dev's JSON format with every release
+	GolangBase  string // where release archives are fetched from, by file name
 }
 
 // Default returns the built-in defaults. getenv reads the environment, for
@@ -61,6 +70,15 @@ func Default(getenv func(string) string) Config {
 		MemoryCache:     16 << 20,
 		LogFormat:       "text",
 		LogLevel:        "info",
+
+		UpstreamHeaderTimeout: 30 * time.Second,
+		UpstreamIdleTimeout:   30 * time.Second,
+		StaleGrace:            3 * time.Second,
+		WriteTimeout:          30 * time.Minute,
+
+		Golang:      true,
+		GolangIndex: "https://go.dev/dl/?mode=json&include=all",
+		GolangBase:  "https://dl.google.com/go/",
 	}
 }
 
@@ -84,6 +102,7 @@ type setting struct {
 	str   *string
 	dur   *time.Duration
 	size  *int64
+	flag  *bool
 }
 
 func (c *Config) settings() []setting {
@@ -106,6 +125,13 @@ func (c *Config) settings() []setting {
 		{name: "shutdown-timeout", usage: "how long requests in flight may finish on shutdown", dur: &c.ShutdownTimeout},
 		{name: "log-format", usage: "log format: text or json", str: &c.LogFormat},
 		{name: "log-level", usage: "log level: debug, info, warn or error", str: &c.LogLevel},
+		{name: "upstream-header-timeout", usage: "bound on waiting for an upstream's response headers", dur: &c.UpstreamHeaderTimeout},
+		{name: "upstream-idle-timeout", usage: "bound on waiting for each read of an upstream's body", dur: &c.UpstreamIdleTimeout},
+		{name: "stale-grace", usage: "how long expired metadata waits for its refresh before the stored copy is served, marked stale", dur: &c.StaleGrace},
+		{name: "write-timeout", usage: "bound on sending one response; slow readers are cut off after it", dur: &c.WriteTimeout},
+		{name: "golang", usage: "serve the Go release archives under /golang/", flag: &c.Golang},
+		{name: "golang-index", usage: "Go release index, in go.dev's JSON format with every release (golang.google.cn: https://golang.google.cn/dl/?mode=json&include=all)", str: &c.GolangIndex},
+		{name: "golang-base", usage: "URL that Go release archives are fetched from, by file name", str: &c.GolangBase},
 	}
 }
 
@@ -138,6 +164,8 @@ func Bind(flags *pflag.FlagSet, def Config, only ...string) *Loader {
 			flags.StringVar(s.str, s.name, *s.str, usage)
 		case s.dur != nil:
 			flags.DurationVar(s.dur, s.name, *s.dur, usage)
+		case s.flag != nil:
+			flags.BoolVar(s.flag, s.name, *s.flag, usage)
 		default:
 			flags.Var((*sizeValue)(s.size), s.name, usage)
 		}
@@ -186,6 +214,12 @@ func (s setting) set(v string) error {
 			return fmt.Errorf("invalid duration %q", v)
 		}
 		*s.dur = d
+	case s.flag != nil:
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("invalid boolean %q: want true or false", v)
+		}
+		*s.flag = b
 	default:
 		return (*sizeValue)(s.size).Set(v)
 	}
@@ -297,10 +331,16 @@ func (c *Config) Validate() error {
 	}{
 		{"metadata-ttl", c.MetadataTTL}, {"negative-ttl", c.NegativeTTL}, {"fetch-timeout", c.FetchTimeout},
 		{"read-timeout", c.ReadTimeout}, {"idle-timeout", c.IdleTimeout}, {"shutdown-timeout", c.ShutdownTimeout},
-		{"lock-ttl", c.LockTTL},
+		{"lock-ttl", c.LockTTL}, {"upstream-header-timeout", c.UpstreamHeaderTimeout},
+		{"upstream-idle-timeout", c.UpstreamIdleTimeout}, {"stale-grace", c.StaleGrace}, {"write-timeout", c.WriteTimeout},
 	} {
 		if d.val <= 0 {
 			return fmt.Errorf("%s: must be positive, got %v", d.name, d.val)
+		}
+	}
+	for _, u := range []struct{ name, val string }{{"golang-index", c.GolangIndex}, {"golang-base", c.GolangBase}} {
+		if err := checkHTTPURL(u.val); err != nil {
+			return fmt.Errorf("%s: %w", u.name, err)
 		}
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
@@ -356,6 +396,15 @@ func checkPatterns(list string) error {
 		if _, err := path.Match(p, ""); err != nil {
 			return fmt.Errorf("bad pattern %q: %v", p, err)
 		}
+	}
+	return nil
+}
+
+// checkHTTPURL reports whether raw is an absolute http or https URL.
+func checkHTTPURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%q is not an http(s) URL", raw)
 	}
 	return nil
 }

@@ -39,6 +39,9 @@ func TestDefaults(t *testing.T) {
 		SumDB: "sum.golang.org", MetadataTTL: time.Minute, NegativeTTL: 30 * time.Second,
 		FetchTimeout: 10 * time.Minute, ReadTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 		ShutdownTimeout: 30 * time.Second, LockTTL: 30 * time.Second, MemoryCache: 16 << 20, LogFormat: "text", LogLevel: "info",
+		UpstreamHeaderTimeout: 30 * time.Second, UpstreamIdleTimeout: 30 * time.Second, StaleGrace: 3 * time.Second,
+		WriteTimeout: 30 * time.Minute,
+		Golang:       true, GolangIndex: "https://go.dev/dl/?mode=json&include=all", GolangBase: "https://dl.google.com/go/",
 	}
 	if cfg != want {
 		t.Errorf("defaults:\ngot  %+v\nwant %+v", cfg, want)
@@ -131,5 +134,30 @@ func TestSizes(t *testing.T) {
 	var v sizeValue = 16 << 20
 	if got := v.String(); got != "16MiB" {
 		t.Errorf("String of 16 MiB: got %q", got)
+	}
+}
+
+func TestEcosystemSwitchAndURLs(t *testing.T) {
+	cfg, err := load(t, []string{"--golang=false"}, envFunc("HOME", "/h"))
+	if err != nil || cfg.Golang {
+		t.Errorf("--golang=false: got %v, %v; want off", cfg.Golang, err)
+	}
+	cfg, err = load(t, nil, envFunc("HOME", "/h", "GOMIRROR_GOLANG", "false", "GOMIRROR_GOLANG_INDEX", "https://golang.google.cn/dl/?mode=json&include=all"))
+	if err != nil || cfg.Golang || cfg.GolangIndex != "https://golang.google.cn/dl/?mode=json&include=all" {
+		t.Errorf("from the environment: got %v %q, %v", cfg.Golang, cfg.GolangIndex, err)
+	}
+	for _, tt := range []struct {
+		env  []string
+		want string
+	}{
+		{[]string{"GOMIRROR_GOLANG", "maybe"}, "GOMIRROR_GOLANG"},
+		{[]string{"GOMIRROR_GOLANG_BASE", "ftp://x/"}, "golang-base"},
+		{[]string{"GOMIRROR_GOLANG_INDEX", "not a url"}, "golang-index"},
+		{[]string{"GOMIRROR_STALE_GRACE", "0s"}, "stale-grace"},
+	} {
+		_, err := load(t, nil, envFunc(append([]string{"HOME", "/h"}, tt.env...)...))
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%v: got error %v, want one naming %s", tt.env, err, tt.want)
+		}
 	}
 }

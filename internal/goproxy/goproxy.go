@@ -275,16 +275,5 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 // WriteError writes a plain-text error response of one line, the
 // GOPROXY protocol's error format.
 func WriteError(w http.ResponseWriter, code int, msg string) {
-	hdr := w.Header()
-	hdr.Del("Content-Length")
-	hdr.Del("ETag")
-	hdr.Del("Last-Modified")
-	hdr.Set("Content-Type", "text/plain; charset=utf-8")
-	hdr.Set("Cache-Control", "no-store")
-	hdr.Set("X-Content-Type-Options", "nosniff")
-	if code == http.StatusServiceUnavailable || code == http.StatusInsufficientStorage {
-		hdr.Set("Retry-After", "60")
-	}
-	w.WriteHeader(code)
-	io.WriteString(w, msg+"\n")
+	pull.WriteText(w, code, msg)
 }

@@ -3,6 +3,7 @@ package pull
 import (
 	"context"
 	"errors"
+	"io"
 	"io/fs"
 	"net/http"
 	"os"
@@ -126,4 +127,23 @@ func fillResult(err error) string {
 	default:
 		return "error"
 	}
+}
+
+// WriteText writes a plain-text error answer of one line, the error format
+// of the GOPROXY protocol and of plain file mirrors. It drops the headers
+// of a file that was about to be served. A full or failing store adds
+// Retry-After.
+func WriteText(w http.ResponseWriter, code int, msg string) {
+	hdr := w.Header()
+	for _, k := range []string{"Content-Length", "Etag", "Last-Modified", StaleHeader, "Warning"} {
+		hdr.Del(k)
+	}
+	hdr.Set("Content-Type", "text/plain; charset=utf-8")
+	hdr.Set("Cache-Control", "no-store")
+	hdr.Set("X-Content-Type-Options", "nosniff")
+	if code == http.StatusServiceUnavailable || code == http.StatusInsufficientStorage {
+		hdr.Set("Retry-After", "60")
+	}
+	w.WriteHeader(code)
+	io.WriteString(w, msg+"\n")
 }

@@ -89,17 +89,20 @@ func instrument(h http.Handler, log *slog.Logger, m *metrics.Metrics, l labeler)
 			eco := l.ecosystem(r)
 			m.Requests.WithLabelValues(eco, kind, strconv.Itoa(rec.status)).Inc()
 			m.BytesServed.Add(float64(rec.bytes))
+			if p == http.ErrAbortHandler {
+				// A streamed fill failed its checks: net/http cuts the
+				// connection short.
+				log.LogAttrs(r.Context(), slog.LevelWarn, "request aborted",
+					slog.String("method", r.Method), slog.String("path", r.URL.Path),
+					slog.String("ecosystem", eco), slog.String("kind", kind), slog.Int64("bytes", rec.bytes),
+					slog.Duration("duration", time.Since(start)), slog.String("remote", r.RemoteAddr))
+				panic(p)
+			}
 			log.LogAttrs(r.Context(), slog.LevelInfo, "request",
 				slog.String("method", r.Method), slog.String("path", r.URL.Path),
 				slog.String("ecosystem", eco), slog.String("kind", kind),
 				slog.Int("status", rec.status), slog.Int64("bytes", rec.bytes),
-				slog.Duration("duration", time.Since(start)), slog.String("remote", r.RemoteAddr),
-				slog.Bool("aborted", p == http.ErrAbortHandler))
-			if p == http.ErrAbortHandler {
-				// A streamed fill failed its checks: net/http cuts the
-				// connection short.
-				panic(p)
-			}
+				slog.Duration("duration", time.Since(start)), slog.String("remote", r.RemoteAddr))
 		}()
 		h.ServeHTTP(rec, r)
 	})

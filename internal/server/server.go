@@ -25,6 +25,7 @@ import (
 
 	"github.com/gomirror/gomirror/internal/config"
 	"github.com/gomirror/gomirror/internal/coord"
+	"github.com/gomirror/gomirror/internal/golang"
 	"github.com/gomirror/gomirror/internal/goproxy"
 	"github.com/gomirror/gomirror/internal/metrics"
 	"github.com/gomirror/gomirror/internal/pull"
@@ -107,6 +108,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, env []string)
 		TempDir:      filepath.Join(cfg.Data, ".tmp"),
 		NegativeTTL:  cfg.NegativeTTL,
 		FetchTimeout: cfg.FetchTimeout,
+		StaleGrace:   cfg.StaleGrace,
 		HotCacheSize: cfg.MemoryCache,
 		Logger:       log,
 		Metrics:      m,
@@ -168,6 +170,20 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, env []string)
 		},
 		ops:     mux,
 		goproxy: gp,
+	}
+	// Every ecosystem's own upstream requests share one pool and the same
+	// bounds.
+	httpUp := &pull.HTTPUpstream{Client: client, HeaderTimeout: cfg.UpstreamHeaderTimeout, IdleTimeout: cfg.UpstreamIdleTimeout}
+	if cfg.Golang {
+		gh, err := golang.New(golang.Config{
+			Cache: cache, IndexURL: cfg.GolangIndex, BaseURL: cfg.GolangBase,
+			TTL: cfg.MetadataTTL, Upstream: httpUp, Logger: log,
+		})
+		if err != nil {
+			s.Close()
+			return nil, err
+		}
+		rt.routes = append(rt.routes, route{prefix: golang.Prefix, ecosystem: golang.Ecosystem, handler: gh})
 	}
 	s.handler = instrument(rt, log, m, rt)
 	return s, nil
@@ -331,6 +347,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		Handler:           s.handler,
 		ReadHeaderTimeout: s.cfg.ReadTimeout,
 		IdleTimeout:       s.cfg.IdleTimeout,
+		WriteTimeout:      s.cfg.WriteTimeout,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}

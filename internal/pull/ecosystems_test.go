@@ -1,0 +1,414 @@
+package pull_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"golang.org/x/mod/module"
+
+	"github.com/gomirror/gomirror/internal/golang"
+	"github.com/gomirror/gomirror/internal/golang/golangtest"
+	"github.com/gomirror/gomirror/internal/goproxy"
+	"github.com/gomirror/gomirror/internal/metrics"
+	"github.com/gomirror/gomirror/internal/pull"
+	"github.com/gomirror/gomirror/internal/store/disk"
+	"github.com/gomirror/gomirror/internal/sumdb/sumdbtest"
+	"github.com/gomirror/gomirror/internal/upstream"
+)
+
+// The core's promises are kept for every ecosystem on it: each entry of
+// the table below builds one ecosystem's handler over a fake upstream,
+// reached through a gate that counts, holds, cuts and fails requests, and
+// names one immutable file and one metadata document that it serves.
+
+// gate stands between an ecosystem and its fake origin.
+type gate struct {
+	origin http.Handler
+
+	mu     sync.Mutex
+	counts map[string]int
+	hold   chan struct{} // when set, requests wait for it
+	held   chan string   // when set, receives each held path
+	down   bool
+	cut    bool // send half the body, then drop the connection
+}
+
+func (g *gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	g.mu.Lock()
+	g.counts[r.URL.Path]++
+	hold, held, down, cut := g.hold, g.held, g.down, g.cut
+	g.mu.Unlock()
+	if hold != nil {
+		if held != nil {
+			held <- r.URL.Path
+		}
+		select {
+		case <-hold:
+		case <-r.Context().Done():
+			return
+		}
+	}
+	if down {
+		http.Error(w, "upstream down", http.StatusServiceUnavailable)
+		return
+	}
+	if cut {
+		rec := httptest.NewRecorder()
+		g.origin.ServeHTTP(rec, r)
+		body := rec.Body.Bytes()
+		w.Header().Set("Content-Length", fmt.Sprint(len(body)))
+		w.WriteHeader(rec.Code)
+		w.Write(body[:len(body)/2])
+		panic(http.ErrAbortHandler)
+	}
+	g.origin.ServeHTTP(w, r)
+}
+
+func (g *gate) count(substr string) int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	n := 0
+	for p, c := range g.counts {
+		if strings.Contains(p, substr) {
+			n += c
+		}
+	}
+	return n
+}
+
+func (g *gate) set(f func(g *gate)) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	f(g)
+}
+
+// ecosystem is one row of the table.
+type ecosystem struct {
+	name string
+	// origin returns the fake upstream, the handler under test built over
+	// cache with the gate's URL as its upstream, and what it serves.
+	setup func(t *testing.T, upstreamURL func() string, client *http.Client, cache *pull.Cache) served
+}
+
+type served struct {
+	origin   http.Handler
+	handler  http.Handler
+	file     string // URL path of an immutable file
+	fileUp   string // what its upstream request path contains
+	fileName string // its store name
+	eco      string // its ecosystem and kind labels
+	kind     string
+	want     []byte
+	meta     string // URL path of a metadata document
+}
+
+var ecosystems = []ecosystem{
+	{name: "go", setup: setupGo},
+	{name: "golang", setup: setupGolang},
+}
+
+func setupGo(t *testing.T, upstreamURL func() string, client *http.Client, cache *pull.Cache) served {
+	mod := sumdbtest.NewModule(t, "example.com/table", "v1.0.0", map[string]string{"big.go": "package table\n// " + strings.Repeat("x", 200<<10) + "\n"})
+	proxy := goOrigin{mod: mod}
+	lazy := &lazyUpstream{url: upstreamURL, client: client}
+	h, err := goproxy.New(goproxy.Config{Cache: cache, Upstream: lazy, Verifier: verifier{mod}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return served{
+		origin: proxy, handler: h,
+		file: "/example.com/table/@v/v1.0.0.zip", fileUp: "v1.0.0.zip", fileName: "example.com/table/@v/v1.0.0.zip",
+		eco: "go", kind: "zip",
+		want: mod.Zip, meta: "/example.com/table/@v/list",
+	}
+}
+
+// lazyUpstream builds the GOPROXY chain on first use, once the gate's
+// URL is known.
+type lazyUpstream struct {
+	url    func() string
+	client *http.Client
+	once   sync.Once
+	up     *upstream.Upstream
+	err    error
+}
+
+func (l *lazyUpstream) Fetch(ctx context.Context, name string) (io.ReadCloser, error) {
+	l.once.Do(func() { l.up, l.err = upstream.New(upstream.Config{Proxy: l.url(), Client: l.client, Retries: -1}) })
+	if l.err != nil {
+		return nil, l.err
+	}
+	return l.up.Fetch(ctx, name)
+}
+
+type goOrigin struct{ mod *sumdbtest.Module }
+
+func (o goOrigin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p, _ := module.EscapePath(o.mod.Path)
+	base := "/" + p + "/@v/"
+	switch r.URL.Path {
+	case base + "list":
+		io.WriteString(w, o.mod.Version.Version+"\n")
+	case base + o.mod.Version.Version + ".zip":
+		w.Write(o.mod.Zip)
+	case base + o.mod.Version.Version + ".mod":
+		w.Write(o.mod.Mod)
+	case base + o.mod.Version.Version + ".info":
+		w.Write(o.mod.Info)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+type verifier struct{ mod *sumdbtest.Module }
+
+func (v verifier) Lookup(_ context.Context, path, version string) (string, string, error) {
+	if path != v.mod.Path || version != v.mod.Version.Version {
+		return "", "", fs.ErrNotExist
+	}
+	return v.mod.ZipHash, v.mod.ModHash, nil
+}
+
+func setupGolang(t *testing.T, upstreamURL func() string, client *http.Client, cache *pull.Cache) served {
+	up := golangtest.NewUpstream(t)
+	lazy := &lazyGolang{url: upstreamURL, client: client, cache: cache}
+	file := "go1.99.1.linux-amd64.tar.gz"
+	return served{
+		origin: up.Config.Handler, handler: lazy,
+		file: "/golang/" + file, fileUp: "/go/" + file, fileName: "golang/dl/" + file,
+		eco: "golang", kind: "archive",
+		want: up.File(file), meta: "/golang/?mode=json&include=all",
+	}
+}
+
+type lazyGolang struct {
+	url    func() string
+	client *http.Client
+	cache  *pull.Cache
+	once   sync.Once
+	h      http.Handler
+}
+
+func (l *lazyGolang) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	l.once.Do(func() {
+		h, err := golang.New(golang.Config{Cache: l.cache, IndexURL: l.url() + "/dl/", BaseURL: l.url() + "/go/",
+			TTL: time.Hour, Upstream: &pull.HTTPUpstream{Client: l.client}})
+		if err != nil {
+			panic(err)
+		}
+		l.h = h
+	})
+	l.h.ServeHTTP(w, r)
+}
+
+// rig is one ecosystem under test.
+type rig struct {
+	served
+	gate  *gate
+	m     *metrics.Metrics
+	srv   *httptest.Server
+	store *disk.Store
+	root  string
+	tmp   string
+}
+
+func newRig(t *testing.T, e ecosystem, ttl time.Duration) *rig {
+	t.Helper()
+	root := t.TempDir()
+	st, err := disk.New(root, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	tmp := t.TempDir()
+	m := metrics.New(nil)
+	cache, err := pull.New(pull.Config{Store: st, TempDir: tmp, StaleGrace: 50 * time.Millisecond, Metrics: m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &gate{counts: map[string]int{}}
+	up := httptest.NewServer(g)
+	t.Cleanup(up.Close)
+	s := e.setup(t, func() string { return up.URL }, up.Client(), cache)
+	g.origin = s.origin
+	srv := httptest.NewServer(s.handler)
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() {
+		g.set(func(g *gate) {
+			if g.hold != nil {
+				select {
+				case <-g.hold:
+				default:
+					close(g.hold)
+				}
+			}
+		})
+		cache.Shutdown(context.Background())
+	})
+	return &rig{served: s, gate: g, m: m, srv: srv, store: st, root: root, tmp: tmp}
+}
+
+func (r *rig) get(ctx context.Context, path string) (int, []byte, http.Header, error) {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, r.srv.URL+path, nil)
+	resp, err := r.srv.Client().Do(req)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, b, resp.Header, err
+}
+
+func (r *rig) stored(t *testing.T) bool {
+	rc, err := r.store.Get(t.Context(), r.fileName)
+	if err != nil {
+		return false
+	}
+	rc.Close()
+	return true
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+func TestEveryEcosystemCoalescesMisses(t *testing.T) {
+	for _, e := range ecosystems {
+		t.Run(e.name, func(t *testing.T) {
+			r := newRig(t, e, time.Hour)
+			// Warm the metadata the file's check needs, then hold the file.
+			if code, body, _, err := r.get(t.Context(), r.meta); err != nil || code != 200 {
+				t.Fatalf("metadata: %d %s %v", code, body, err)
+			}
+			held := make(chan string, 64)
+			hold := make(chan struct{})
+			r.gate.set(func(g *gate) { g.hold, g.held = hold, held })
+			const clients = 20
+			var wg sync.WaitGroup
+			errs := make(chan string, clients)
+			for range clients {
+				wg.Go(func() {
+					code, body, _, err := r.get(t.Context(), r.file)
+					if err != nil || code != 200 || !bytes.Equal(body, r.want) {
+						errs <- fmt.Sprintf("got %d, %d bytes, %v", code, len(body), err)
+					}
+				})
+			}
+			for p := <-held; !strings.Contains(p, r.fileUp); p = <-held {
+			}
+			waitFor(t, "every client to miss", func() bool {
+				return testutil.ToFloat64(r.m.StoreLookups.WithLabelValues(r.eco, r.kind, "miss")) >= clients
+			})
+			close(hold)
+			wg.Wait()
+			close(errs)
+			for e := range errs {
+				t.Error(e)
+			}
+			if got := r.gate.count(r.fileUp); got != 1 {
+				t.Errorf("upstream requests for %d concurrent misses: got %d, want 1", clients, got)
+			}
+		})
+	}
+}
+
+func TestEveryEcosystemFillSurvivesHangUp(t *testing.T) {
+	for _, e := range ecosystems {
+		t.Run(e.name, func(t *testing.T) {
+			r := newRig(t, e, time.Hour)
+			if code, _, _, err := r.get(t.Context(), r.meta); err != nil || code != 200 {
+				t.Fatalf("metadata: %d %v", code, err)
+			}
+			held := make(chan string, 8)
+			hold := make(chan struct{})
+			r.gate.set(func(g *gate) { g.hold, g.held = hold, held })
+			ctx, cancel := context.WithCancel(t.Context())
+			done := make(chan struct{})
+			go func() {
+				r.get(ctx, r.file)
+				close(done)
+			}()
+			for p := <-held; !strings.Contains(p, r.fileUp); p = <-held {
+			}
+			cancel()
+			<-done
+			r.gate.set(func(g *gate) { g.hold = nil })
+			close(hold)
+			waitFor(t, "the fill to store the file after its client hung up", func() bool { return r.stored(t) })
+		})
+	}
+}
+
+func TestEveryEcosystemServesStaleMetadata(t *testing.T) {
+	for _, e := range ecosystems {
+		t.Run(e.name, func(t *testing.T) {
+			r := newRig(t, e, time.Hour)
+			code, first, _, err := r.get(t.Context(), r.meta)
+			if err != nil || code != 200 {
+				t.Fatalf("metadata: %d %v", code, err)
+			}
+			// Age every stored file past any TTL.
+			old := time.Now().Add(-48 * time.Hour)
+			filepath.WalkDir(r.root, func(p string, d fs.DirEntry, err error) error {
+				if err == nil && !d.IsDir() {
+					os.Chtimes(p, old, old)
+				}
+				return nil
+			})
+			r.gate.set(func(g *gate) { g.down = true })
+			code, body, hdr, err := r.get(t.Context(), r.meta)
+			if err != nil || code != 200 || hdr.Get(pull.StaleHeader) != "true" || !bytes.Equal(body, first) {
+				t.Errorf("with the upstream down: got %d, stale %q, same body %v, %v", code, hdr.Get(pull.StaleHeader), bytes.Equal(body, first), err)
+			}
+		})
+	}
+}
+
+func TestEveryEcosystemCrashSafeFill(t *testing.T) {
+	for _, e := range ecosystems {
+		t.Run(e.name, func(t *testing.T) {
+			r := newRig(t, e, time.Hour)
+			if code, _, _, err := r.get(t.Context(), r.meta); err != nil || code != 200 {
+				t.Fatalf("metadata: %d %v", code, err)
+			}
+			// The upstream drops the connection half-way through the file.
+			r.gate.set(func(g *gate) { g.cut = true })
+			code, body, _, err := r.get(t.Context(), r.file)
+			if err == nil && code == 200 && bytes.Equal(body, r.want) {
+				t.Fatal("a cut download was served whole")
+			}
+			if r.stored(t) {
+				t.Fatal("a cut download was stored")
+			}
+			waitFor(t, "the temporary file to go", func() bool {
+				entries, _ := os.ReadDir(r.tmp)
+				return len(entries) == 0
+			})
+			// Once the upstream is whole again, the file is filled.
+			r.gate.set(func(g *gate) { g.cut = false })
+			code, body, _, err = r.get(t.Context(), r.file)
+			if err != nil || code != 200 || !bytes.Equal(body, r.want) {
+				t.Errorf("after the upstream recovered: got %d, %d bytes, %v", code, len(body), err)
+			}
+		})
+	}
+}

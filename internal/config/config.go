@@ -47,9 +47,7 @@ type Config struct {
 	StaleGrace            time.Duration // how long expired metadata waits for its refresh before it is served stale
 	WriteTimeout          time.Duration // bound on writing a response of the protocol endpoints
 
-	Golang      bool   // serve the Go release archives under /golang/
-	GolangIndex string // the release index, in go.dev's JSON format with every release
-	GolangBase  string // where release archives are fetched from, by file name
+	Golang GolangConfig
 }
 
 // Default returns the built-in defaults. getenv reads the environment, for
@@ -76,9 +74,7 @@ func Default(getenv func(string) string) Config {
 		StaleGrace:            3 * time.Second,
 		WriteTimeout:          30 * time.Minute,
 
-		Golang:      true,
-		GolangIndex: "https://go.dev/dl/?mode=json&include=all",
-		GolangBase:  "https://dl.google.com/go/",
+		Golang: defaultGolang(),
 	}
 }
 
@@ -105,7 +101,21 @@ type setting struct {
 	flag  *bool
 }
 
+// settings lists every setting: the core's, then each area's group, which
+// lives in a file of its own (golang.go, ...).
 func (c *Config) settings() []setting {
+	var all []setting
+	for _, group := range [][]setting{
+		c.coreSettings(),
+		c.golangSettings(),
+	} {
+		all = append(all, group...)
+	}
+	return all
+}
+
+// coreSettings are the settings of the server and the Go module proxy.
+func (c *Config) coreSettings() []setting {
 	return []setting{
 		{name: "listen", usage: "address to listen on", str: &c.Listen},
 		{name: "data", usage: "data directory (laid out like GOMODCACHE/cache/download)", str: &c.Data},
@@ -129,9 +139,6 @@ func (c *Config) settings() []setting {
 		{name: "upstream-idle-timeout", usage: "bound on waiting for each read of an upstream's body", dur: &c.UpstreamIdleTimeout},
 		{name: "stale-grace", usage: "how long expired metadata waits for its refresh before the stored copy is served, marked stale", dur: &c.StaleGrace},
 		{name: "write-timeout", usage: "bound on sending one response; slow readers are cut off after it", dur: &c.WriteTimeout},
-		{name: "golang", usage: "serve the Go release archives under /golang/", flag: &c.Golang},
-		{name: "golang-index", usage: "Go release index, in go.dev's JSON format with every release (golang.google.cn: https://golang.google.cn/dl/?mode=json&include=all)", str: &c.GolangIndex},
-		{name: "golang-base", usage: "URL that Go release archives are fetched from, by file name", str: &c.GolangBase},
 	}
 }
 
@@ -338,9 +345,11 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("%s: must be positive, got %v", d.name, d.val)
 		}
 	}
-	for _, u := range []struct{ name, val string }{{"golang-index", c.GolangIndex}, {"golang-base", c.GolangBase}} {
-		if err := checkHTTPURL(u.val); err != nil {
-			return fmt.Errorf("%s: %w", u.name, err)
+	for _, validate := range []func() error{
+		c.Golang.validate,
+	} {
+		if err := validate(); err != nil {
+			return err
 		}
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {

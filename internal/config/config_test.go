@@ -41,7 +41,7 @@ func TestDefaults(t *testing.T) {
 		ShutdownTimeout: 30 * time.Second, LockTTL: 30 * time.Second, MemoryCache: 16 << 20, LogFormat: "text", LogLevel: "info",
 		UpstreamHeaderTimeout: 30 * time.Second, UpstreamIdleTimeout: 30 * time.Second, StaleGrace: 3 * time.Second,
 		WriteTimeout: 30 * time.Minute,
-		Golang:       true, GolangIndex: "https://go.dev/dl/?mode=json&include=all", GolangBase: "https://dl.google.com/go/",
+		Golang:       GolangConfig{Enabled: true, Index: "https://go.dev/dl/?mode=json&include=all", Base: "https://dl.google.com/go/"},
 	}
 	if cfg != want {
 		t.Errorf("defaults:\ngot  %+v\nwant %+v", cfg, want)
@@ -139,12 +139,12 @@ func TestSizes(t *testing.T) {
 
 func TestEcosystemSwitchAndURLs(t *testing.T) {
 	cfg, err := load(t, []string{"--golang=false"}, envFunc("HOME", "/h"))
-	if err != nil || cfg.Golang {
-		t.Errorf("--golang=false: got %v, %v; want off", cfg.Golang, err)
+	if err != nil || cfg.Golang.Enabled {
+		t.Errorf("--golang=false: got %v, %v; want off", cfg.Golang.Enabled, err)
 	}
 	cfg, err = load(t, nil, envFunc("HOME", "/h", "GOMIRROR_GOLANG", "false", "GOMIRROR_GOLANG_INDEX", "https://golang.google.cn/dl/?mode=json&include=all"))
-	if err != nil || cfg.Golang || cfg.GolangIndex != "https://golang.google.cn/dl/?mode=json&include=all" {
-		t.Errorf("from the environment: got %v %q, %v", cfg.Golang, cfg.GolangIndex, err)
+	if err != nil || cfg.Golang.Enabled || cfg.Golang.Index != "https://golang.google.cn/dl/?mode=json&include=all" {
+		t.Errorf("from the environment: got %v %q, %v", cfg.Golang.Enabled, cfg.Golang.Index, err)
 	}
 	for _, tt := range []struct {
 		env  []string

@@ -174,9 +174,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, env []string)
 	// Every ecosystem's own upstream requests share one pool and the same
 	// bounds.
 	httpUp := &pull.HTTPUpstream{Client: client, HeaderTimeout: cfg.UpstreamHeaderTimeout, IdleTimeout: cfg.UpstreamIdleTimeout}
-	if cfg.Golang {
+	if cfg.Golang.Enabled {
 		gh, err := golang.New(golang.Config{
-			Cache: cache, IndexURL: cfg.GolangIndex, BaseURL: cfg.GolangBase,
+			Cache: cache, IndexURL: cfg.Golang.Index, BaseURL: cfg.Golang.Base,
 			TTL: cfg.MetadataTTL, Upstream: httpUp, Logger: log,
 		})
 		if err != nil {

@@ -31,6 +31,7 @@ const (
 	modeMissing              // 404 for everything
 	modeHang                 // module zips send half their bytes, then hang
 	modeSlow                 // module zips wait a second before they are sent
+	modeHangAll              // every request hangs before its headers until the client gives up
 )
 
 // fakeUpstream is a GOPROXY upstream for end-to-end tests: it serves
@@ -61,6 +62,11 @@ func newFakeUpstream(t *testing.T, mods ...*sumdbtest.Module) *fakeUpstream {
 		_, ok = u.files[name]
 		u.mu.Unlock()
 		switch {
+		case mode == modeHangAll:
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
 		case mode == modeDown:
 			http.Error(w, "upstream down for the test", http.StatusServiceUnavailable)
 		case mode == modeMissing || !ok:

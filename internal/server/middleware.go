@@ -1,8 +1,10 @@
 package server
 
 import (
+	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
 	"time"
@@ -17,6 +19,7 @@ type recorder struct {
 	http.ResponseWriter
 	status int
 	bytes  int64
+	werr   error  // the first failed write to the client
 	kind   string // set by the handler through SetKind, if it knows
 }
 
@@ -36,6 +39,9 @@ func (r *recorder) Write(p []byte) (int, error) {
 	}
 	n, err := r.ResponseWriter.Write(p)
 	r.bytes += int64(n)
+	if err != nil && r.werr == nil {
+		r.werr = err
+	}
 	return n, err
 }
 
@@ -51,6 +57,9 @@ func (r *recorder) ReadFrom(src io.Reader) (int64, error) {
 		n, err = io.Copy(r.ResponseWriter, src)
 	}
 	r.bytes += n
+	if err != nil && r.werr == nil {
+		r.werr = err
+	}
 	return n, err
 }
 
@@ -89,9 +98,15 @@ func instrument(h http.Handler, log *slog.Logger, m *metrics.Metrics, l labeler)
 			eco := l.ecosystem(r)
 			m.Requests.WithLabelValues(eco, kind, strconv.Itoa(rec.status)).Inc()
 			m.BytesServed.Add(float64(rec.bytes))
+			var ne net.Error
+			if p == nil && errors.As(rec.werr, &ne) && ne.Timeout() {
+				// A reader too slow for --write-timeout: net/http leaves
+				// such a connection open, so close it.
+				p = http.ErrAbortHandler
+			}
 			if p == http.ErrAbortHandler {
-				// A streamed fill failed its checks: net/http cuts the
-				// connection short.
+				// A streamed fill failed its checks, or the client was too
+				// slow: net/http cuts the connection short.
 				log.LogAttrs(r.Context(), slog.LevelWarn, "request aborted",
 					slog.String("method", r.Method), slog.String("path", r.URL.Path),
 					slog.String("ecosystem", eco), slog.String("kind", kind), slog.Int64("bytes", rec.bytes),

@@ -328,3 +328,18 @@ func TestWriteLoad(t *testing.T) {
 		}
 	})
 }
+
+func TestLatest(t *testing.T) {
+	var l vulndb.Latest
+	if got := l.Affected("golang.org/x/text", "v0.3.5"); got != nil {
+		t.Errorf("got %+v before Set, want nil", got)
+	}
+	db := vulndbtest.SampleDB(t)
+	l.Set(db)
+	if l.DB() != db {
+		t.Errorf("got DB %p, want %p", l.DB(), db)
+	}
+	if got := l.Affected("golang.org/x/text", "v0.3.5"); len(got) != 2 {
+		t.Errorf("got %+v after Set, want two findings", got)
+	}
+}

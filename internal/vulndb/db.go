@@ -24,6 +24,10 @@ const (
 	VulnsIndex   = "index/vulns.json"
 )
 
+// StorePrefix is where in gomirror's store the database it serves under
+// /vuln/ is kept: "vuln/index/db.json", "vuln/ID/GO-2021-0113.json.gz".
+const StorePrefix = "vuln/"
+
 // EntryName returns the name of the file of the entry id: "ID/<id>.json".
 func EntryName(id string) string { return "ID/" + id + ".json" }
 

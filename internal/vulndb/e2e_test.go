@@ -20,9 +20,6 @@ import (
 // End to end: it reaches the Go module proxy, and skips only when it
 // cannot.
 func TestGovulncheckReadsBuiltDB(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end test skipped in -short mode")
-	}
 	proxy := vulndbtest.PublicProxy(t)
 	version := vulndbtest.LatestVersion(t, proxy)
 	zipData, modified := vulndbtest.Download(t, version)

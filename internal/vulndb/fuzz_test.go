@@ -24,7 +24,7 @@ func FuzzParseEntry(f *testing.F) {
 			return
 		}
 		z := vulndbtest.ModuleZip(t, vulndbtest.SampleVersion, map[string][]byte{"data/osv/" + e.ID + ".json": data})
-		db, err := vulndb.Build(t.Context(), bytes.NewReader(z), int64(len(z)), vulndbtest.SampleTime)
+		db, err := vulndb.Build(t.Context(), bytes.NewReader(z), int64(len(z)), vulndbtest.SampleTime())
 		if err != nil {
 			t.Fatalf("ParseEntry accepted %q but Build refused it: %v", data, err)
 		}
@@ -77,7 +77,7 @@ func FuzzBuild(f *testing.F) {
 	f.Add(vulndbtest.ModuleZip(f, "v1.0.0", map[string][]byte{"data/osv/GO-2021-0001.json": []byte(`{"id":"GO-2021-0001"}`)}))
 	f.Add([]byte("PK\x05\x06\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		db, err := vulndb.Build(t.Context(), bytes.NewReader(data), int64(len(data)), vulndbtest.SampleTime)
+		db, err := vulndb.Build(t.Context(), bytes.NewReader(data), int64(len(data)), vulndbtest.SampleTime())
 		if err != nil {
 			return
 		}

@@ -37,7 +37,7 @@ func TestBuildFiles(t *testing.T) {
 	if got, want := db.Len(), len(sampleIDs); got != want {
 		t.Errorf("got Len %d, want %d", got, want)
 	}
-	if got, want := db.Modified(), vulndbtest.SampleTime; !got.Equal(want) {
+	if got, want := db.Modified(), vulndbtest.SampleTime(); !got.Equal(want) {
 		t.Errorf("got Modified %v, want the .info time %v", got, want)
 	}
 
@@ -184,14 +184,14 @@ func TestBuildRefuses(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			z := vulndbtest.ModuleZip(t, vulndbtest.SampleVersion, tt.files)
-			_, err := vulndb.Build(t.Context(), bytes.NewReader(z), int64(len(z)), vulndbtest.SampleTime)
+			_, err := vulndb.Build(t.Context(), bytes.NewReader(z), int64(len(z)), vulndbtest.SampleTime())
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("got error %v, want one containing %q", err, tt.want)
 			}
 		})
 	}
 	t.Run("not a zip", func(t *testing.T) {
-		_, err := vulndb.Build(t.Context(), strings.NewReader("not a zip"), 9, vulndbtest.SampleTime)
+		_, err := vulndb.Build(t.Context(), strings.NewReader("not a zip"), 9, vulndbtest.SampleTime())
 		if err == nil || !strings.Contains(err.Error(), "zip: not a valid zip file") {
 			t.Errorf("got error %v, want zip: not a valid zip file", err)
 		}

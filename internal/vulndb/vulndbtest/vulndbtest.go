@@ -29,12 +29,13 @@ import (
 //go:embed testdata/osv/*.json
 var osvFS embed.FS
 
-// SampleVersion and SampleTime are the version of golang.org/x/vulndb that
-// [SampleZip] makes, and its .info time.
+// SampleVersion is the version of golang.org/x/vulndb that [SampleZip]
+// makes.
 const SampleVersion = "v0.0.0-20240102030405-abcdefabcdef"
 
-// SampleTime is the .info time of SampleVersion.
-var SampleTime = time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
+// SampleTime returns the .info time of SampleVersion,
+// 2024-01-02T03:04:05Z.
+func SampleTime() time.Time { return time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC) }
 
 // OSVFiles returns the sample OSV entries, by their name in the module:
 // "data/osv/GO-2021-0113.json". They are GO-2021-0113 and GO-2022-1059
@@ -93,7 +94,7 @@ func SampleZip(t testing.TB) []byte {
 func SampleDB(t testing.TB) *vulndb.DB {
 	t.Helper()
 	z := SampleZip(t)
-	db, err := vulndb.Build(t.Context(), bytes.NewReader(z), int64(len(z)), SampleTime)
+	db, err := vulndb.Build(t.Context(), bytes.NewReader(z), int64(len(z)), SampleTime())
 	if err != nil {
 		t.Fatalf("building the sample database: %v", err)
 	}

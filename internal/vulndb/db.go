@@ -6,8 +6,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"maps"
 	"path"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -122,32 +124,48 @@ func newDB(modified time.Time, entries []*Entry, raw [][]byte) (*DB, error) {
 		}
 		db.files[name] = b
 	}
-	for _, name := range slices.Collect(maps.Keys(db.files)) {
-		gz, err := compress(db.files[name])
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
-		}
-		db.files[name+".gz"] = gz
+	if err := db.compressAll(); err != nil {
+		return nil, err
 	}
 	return db, nil
 }
 
-// compress gzips data the way x/vulndb does, at the best compression. The
-// header carries no name and no time, so the same data always gives the
-// same bytes.
-func compress(data []byte) ([]byte, error) {
-	var buf bytes.Buffer
-	w, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
-	if err != nil {
-		return nil, err
+// compressAll adds NAME.gz for every file: gzipped as x/vulndb does, at the
+// best compression, with no name and no time in the header, so the same
+// file always gives the same bytes. Each worker reuses one writer.
+func (db *DB) compressAll() error {
+	names := slices.Collect(maps.Keys(db.files))
+	gz := make([][]byte, len(names))
+	workers := min(runtime.GOMAXPROCS(0), len(names))
+	g := new(errgroup.Group)
+	for w := range workers {
+		g.Go(func() error {
+			var buf bytes.Buffer
+			zw, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+			if err != nil {
+				return err
+			}
+			for i := w; i < len(names); i += workers {
+				buf.Reset()
+				zw.Reset(&buf)
+				if _, err := zw.Write(db.files[names[i]]); err != nil {
+					return fmt.Errorf("%s: %w", names[i], err)
+				}
+				if err := zw.Close(); err != nil {
+					return fmt.Errorf("%s: %w", names[i], err)
+				}
+				gz[i] = bytes.Clone(buf.Bytes())
+			}
+			return nil
+		})
 	}
-	if _, err := w.Write(data); err != nil {
-		return nil, err
+	if err := g.Wait(); err != nil {
+		return err
 	}
-	if err := w.Close(); err != nil {
-		return nil, err
+	for i, name := range names {
+		db.files[name+".gz"] = gz[i]
 	}
-	return buf.Bytes(), nil
+	return nil
 }
 
 // Modified returns the time the database was last modified: what
@@ -177,7 +195,7 @@ func (db *DB) File(name string) ([]byte, bool) {
 // the indexes last, index/db.json at the very end, so a reader of a store
 // being updated never finds an index naming an entry that is not there yet.
 // Entries are never deleted: the Go database withdraws an entry instead of
-// removing it.
+// removing it. Files st already holds with the same content are left alone.
 func (db *DB) Write(ctx context.Context, st store.Store, prefix string) error {
 	var entries, indexes []string
 	for _, name := range db.Names() {
@@ -220,7 +238,16 @@ func cmpBool(a, b bool) int {
 	return -1
 }
 
+// put stores one file, unless st already holds the same bytes: a new
+// version of the database changes few entries.
 func (db *DB) put(ctx context.Context, st store.Store, prefix, name string) error {
+	if rc, err := st.Get(ctx, prefix+name); err == nil {
+		old, err := io.ReadAll(io.LimitReader(rc, int64(len(db.files[name]))+1))
+		rc.Close()
+		if err == nil && bytes.Equal(old, db.files[name]) {
+			return nil
+		}
+	}
 	if err := st.Put(ctx, prefix+name, bytes.NewReader(db.files[name])); err != nil {
 		return fmt.Errorf("writing vulnerability database %s: %w", path.Join(prefix, name), err)
 	}

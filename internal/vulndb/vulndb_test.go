@@ -3,6 +3,7 @@ package vulndb_test
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -341,5 +343,49 @@ func TestLatest(t *testing.T) {
 	}
 	if got := l.Affected("golang.org/x/text", "v0.3.5"); len(got) != 2 {
 		t.Errorf("got %+v after Set, want two findings", got)
+	}
+}
+
+// countingStore counts Puts.
+type countingStore struct {
+	*memstore.Store
+	mu   sync.Mutex
+	puts []string
+}
+
+func (s *countingStore) Put(ctx context.Context, name string, r io.Reader) error {
+	s.mu.Lock()
+	s.puts = append(s.puts, name)
+	s.mu.Unlock()
+	return s.Store.Put(ctx, name, r)
+}
+
+// TestWriteAgain checks that writing a database again rewrites only the
+// files that differ, and db.json last.
+func TestWriteAgain(t *testing.T) {
+	db := vulndbtest.SampleDB(t)
+	st := &countingStore{Store: memstore.New()}
+	if err := db.Write(t.Context(), st, "vuln/"); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := len(st.puts), len(db.Names()); got != want {
+		t.Errorf("first write: got %d puts, want %d", got, want)
+	}
+	if last := st.puts[len(st.puts)-1]; !strings.HasPrefix(last, "vuln/index/db.json") {
+		t.Errorf("first write: last put %s, want index/db.json last", last)
+	}
+	st.puts = nil
+	if err := st.Store.Put(t.Context(), "vuln/ID/GO-2021-0113.json", strings.NewReader("damaged")); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Write(t.Context(), st, "vuln/"); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"vuln/ID/GO-2021-0113.json"}; !slices.Equal(st.puts, want) {
+		t.Errorf("second write: got puts %q, want %q", st.puts, want)
+	}
+	got, _ := st.Bytes("vuln/ID/GO-2021-0113.json")
+	if want, _ := db.File("ID/GO-2021-0113.json"); !bytes.Equal(got, want) {
+		t.Errorf("second write left %q, want the entry", got)
 	}
 }

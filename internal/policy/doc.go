@@ -18,8 +18,11 @@
 //	  - name: golang.org/x/text
 //	    versions: v0.3.5
 //	    reason: not reachable from our code (checked by govulncheck)
+//	  - name: golang.org/x/net
+//	    vulns: [GO-2023-2102, CVE-2023-45288]
 //
-// An allow rule that matches wins over every deny. [Policy.Decide] answers
+// An allow rule that matches wins over every deny; one that names vulns
+// only takes those vulnerabilities out of what deny-vulnerable finds. [Policy.Decide] answers
 // for one version; each denial is logged ("policy denied") and counted in
 // gomirror_policy_denials_total{ecosystem,rule}.
 package policy

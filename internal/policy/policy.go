@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -51,6 +52,11 @@ type Rule struct {
 	Versions string `yaml:"versions,omitempty" json:"versions,omitempty"`
 	// Reason is told to the client with a denial.
 	Reason string `yaml:"reason,omitempty" json:"reason,omitempty"`
+	// Vulns, in an allow rule only, narrows the exception to these
+	// vulnerabilities (GO-IDs or their CVE or GHSA aliases): the versions
+	// the rule matches stay denied by deny rules and by any other
+	// vulnerability. It is how a team accepts one known risk.
+	Vulns []string `yaml:"vulns,omitempty" json:"vulns,omitempty"`
 }
 
 // Vulns is a vulnerability database of one ecosystem. *vulndb.DB and
@@ -99,7 +105,8 @@ type rule struct {
 	patterns  string
 	versions  Range
 	reason    string
-	text      string // "name example.com/bad, versions <v1.3.0"
+	vulns     map[string]bool // allow rules only: the vulnerabilities excepted; nil for all of them
+	text      string          // "name example.com/bad, versions <v1.3.0"
 }
 
 // New checks cfg and returns its Policy. Errors name the bad key, such as
@@ -186,11 +193,27 @@ func compile(kind string, rules []Rule, ecosystems map[string]Ecosystem) ([]rule
 		if strings.ContainsAny(r.Reason, "\r\n") {
 			return nil, fmt.Errorf("%s.reason: must be one line", key)
 		}
+		var vulns map[string]bool
+		if len(r.Vulns) > 0 {
+			if kind != "allow" {
+				return nil, fmt.Errorf("%s.vulns: only allow rules name vulnerabilities", key)
+			}
+			vulns = make(map[string]bool)
+			for _, v := range r.Vulns {
+				if strings.TrimSpace(v) == "" || strings.ContainsAny(v, " ,\t\r\n") {
+					return nil, fmt.Errorf("%s.vulns: %q is not a vulnerability ID", key, v)
+				}
+				vulns[v] = true
+			}
+		}
 		text := "name " + r.Name
 		if !vr.All() {
 			text += ", versions " + vr.String()
 		}
-		out = append(out, rule{id: id, ecosystem: eco, patterns: r.Name, versions: vr, reason: r.Reason, text: text})
+		if len(r.Vulns) > 0 {
+			text += ", vulns " + strings.Join(r.Vulns, ",")
+		}
+		out = append(out, rule{id: id, ecosystem: eco, patterns: r.Name, versions: vr, reason: r.Reason, vulns: vulns, text: text})
 	}
 	return out, nil
 }
@@ -241,7 +264,8 @@ const maxNamed = 3
 
 // Decide says whether version of the package name of ecosystem may be
 // served. Allow rules are tried first, in order, then deny rules, then
-// deny-vulnerable; the first that matches decides. version "" (a request
+// deny-vulnerable; the first that matches decides. An allow rule that names
+// vulnerabilities only takes those out of what deny-vulnerable finds. version "" (a request
 // about the package, not a version) matches only rules for every version.
 // A package of an ecosystem the policy does not know is allowed.
 //
@@ -254,7 +278,7 @@ func (p *Policy) Decide(ctx context.Context, ecosystem, name, version string) De
 		subject += "@" + version
 	}
 	for i := range p.allow {
-		if r := &p.allow[i]; r.matches(ecosystem, name, version) {
+		if r := &p.allow[i]; r.vulns == nil && r.matches(ecosystem, name, version) {
 			return Decision{Allowed: true, Rule: r.id, Reason: subject + " is allowed by policy: " + r.describe()}
 		}
 	}
@@ -265,14 +289,43 @@ func (p *Policy) Decide(ctx context.Context, ecosystem, name, version string) De
 	}
 	if e := p.ecosystems[ecosystem]; p.denyVulnerable && e.Vulns != nil && version != "" {
 		if found := e.Vulns.Affected(name, version); len(found) > 0 {
+			left, excepted := p.except(ecosystem, name, version, found)
+			if len(left) == 0 {
+				return Decision{Allowed: true, Rule: excepted.id, Reason: subject + " is allowed by policy: " + excepted.describe()}
+			}
 			return p.denied(ctx, ecosystem, name, version, Decision{
 				Rule:     RuleVulnerable,
-				Reason:   subject + " is denied by policy: " + describeFindings(found),
-				Findings: found,
+				Reason:   subject + " is denied by policy: " + describeFindings(left),
+				Findings: left,
 			})
 		}
 	}
 	return Decision{Allowed: true}
+}
+
+// except takes out of found the vulnerabilities that allow rules naming
+// them except for this version. last is the rule that excepted the last
+// one, if any did.
+func (p *Policy) except(ecosystem, name, version string, found []vulndb.Finding) (left []vulndb.Finding, last *rule) {
+	for _, f := range found {
+		var by *rule
+		for i := range p.allow {
+			r := &p.allow[i]
+			if r.vulns == nil || !r.matches(ecosystem, name, version) {
+				continue
+			}
+			if r.vulns[f.ID] || slices.ContainsFunc(f.Aliases, func(a string) bool { return r.vulns[a] }) {
+				by = r
+				break
+			}
+		}
+		if by == nil {
+			left = append(left, f)
+		} else {
+			last = by
+		}
+	}
+	return left, last
 }
 
 func (r *rule) describe() string {

@@ -247,6 +247,8 @@ func TestNewRefuses(t *testing.T) {
 		{"unknown ecosystem", "deny: [{name: m, ecosystem: cargo}]", nil, `policy.deny[0].ecosystem: unknown ecosystem "cargo"`},
 		{"multi-line reason", "deny: [{name: m, reason: \"a\\nb\"}]", nil, "policy.deny[0].reason: must be one line"},
 		{"deny-vulnerable without a database", "deny-vulnerable: true", nil, "policy.deny-vulnerable: no ecosystem has a vulnerability database"},
+		{"vulns in a deny rule", "deny: [{name: m, vulns: [GO-2021-0113]}]", withVulns, "policy.deny[0].vulns: only allow rules name vulnerabilities"},
+		{"blank vuln", "allow: [{name: m, vulns: [' ']}]", nil, `policy.allow[0].vulns: " " is not a vulnerability ID`},
 		{"ecosystem without versioning", "", map[string]policy.Ecosystem{"go": {}}, `policy: ecosystem "go" has no versioning`},
 	}
 	for _, tt := range tests {
@@ -294,5 +296,46 @@ func TestLatestVulns(t *testing.T) {
 	if d := p.Decide(t.Context(), "go", "golang.org/x/text", "v0.3.5"); d.Allowed ||
 		d.Reason != "golang.org/x/text@v0.3.5 is denied by policy: GO-2021-0113 (fixed in v0.3.7), GO-2022-1059 (fixed in v0.3.8)" {
 		t.Errorf("with the database: got %+v, want denied for GO-2021-0113 and GO-2022-1059", d)
+	}
+}
+
+// TestAllowVulns checks allow rules that accept named vulnerabilities only.
+func TestAllowVulns(t *testing.T) {
+	p := newPolicy(t, `
+deny-vulnerable: true
+deny:
+  - name: golang.org/x/text
+    versions: v0.3.0
+allow:
+  - name: golang.org/x/text
+    versions: "<v0.3.8"
+    vulns: [CVE-2022-32149]
+    reason: we never parse Accept-Language
+  - name: example.com/all
+    vulns: [GO-2099-0001]
+`, nil, nil)
+	tests := []struct {
+		name         string
+		pkg, version string
+		allowed      bool
+		rule, reason string
+	}{
+		{"accepted by alias", "golang.org/x/text", "v0.3.7", true, "allow[0]",
+			"golang.org/x/text@v0.3.7 is allowed by policy: allow[0] (name golang.org/x/text, versions <v0.3.8, vulns CVE-2022-32149): we never parse Accept-Language"},
+		{"others still deny", "golang.org/x/text", "v0.3.6", false, "deny-vulnerable",
+			"golang.org/x/text@v0.3.6 is denied by policy: GO-2021-0113 (fixed in v0.3.7)"},
+		{"deny rules still deny", "golang.org/x/text", "v0.3.0", false, "deny[0]",
+			"golang.org/x/text@v0.3.0 is denied by policy: deny[0] (name golang.org/x/text, versions =v0.3.0)"},
+		{"accepted by ID", "example.com/all", "v1.0.0", true, "allow[1]",
+			"example.com/all@v1.0.0 is allowed by policy: allow[1] (name example.com/all, vulns GO-2099-0001)"},
+		{"nothing to accept", "example.com/other", "v1.0.0", true, "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := p.Decide(t.Context(), "go", tt.pkg, tt.version)
+			if d.Allowed != tt.allowed || d.Rule != tt.rule || d.Reason != tt.reason {
+				t.Errorf("got allowed=%v rule=%q reason=%q\nwant allowed=%v rule=%q reason=%q", d.Allowed, d.Rule, d.Reason, tt.allowed, tt.rule, tt.reason)
+			}
+		})
 	}
 }

@@ -173,7 +173,7 @@ func compile(kind string, rules []Rule, ecosystems map[string]Ecosystem) ([]rule
 		}
 		e, ok := ecosystems[eco]
 		if !ok {
-			return nil, fmt.Errorf("%s.ecosystem: unknown ecosystem %q", key, r.Ecosystem)
+			return nil, fmt.Errorf("%s.ecosystem: unknown ecosystem %q", key, eco)
 		}
 		if strings.TrimSpace(strings.ReplaceAll(r.Name, ",", "")) == "" {
 			return nil, fmt.Errorf("%s.name: required: a package name or glob pattern", key)
@@ -246,6 +246,7 @@ var ErrDenied = errors.New("denied by policy")
 // reason, and it matches ErrDenied.
 type DeniedError struct{ Decision Decision }
 
+// Error returns the decision's reason.
 func (e *DeniedError) Error() string { return e.Decision.Reason }
 
 // Unwrap returns ErrDenied.

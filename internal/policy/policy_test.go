@@ -245,6 +245,7 @@ func TestNewRefuses(t *testing.T) {
 		{"dangling operator", "allow: [{name: m, versions: '>='}]", nil, `policy.allow[0].versions: ">=": >= with no version`},
 		{"empty alternative", "deny: [{name: m, versions: 'v1.0.0 ||'}]", nil, `policy.deny[0].versions: "v1.0.0 ||": empty alternative around ||`},
 		{"unknown ecosystem", "deny: [{name: m, ecosystem: cargo}]", nil, `policy.deny[0].ecosystem: unknown ecosystem "cargo"`},
+		{"go rule without go", "deny: [{name: m}]", map[string]policy.Ecosystem{"npm": {Versioning: npmVersions{}}}, `policy.deny[0].ecosystem: unknown ecosystem "go"`},
 		{"multi-line reason", "deny: [{name: m, reason: \"a\\nb\"}]", nil, "policy.deny[0].reason: must be one line"},
 		{"deny-vulnerable without a database", "deny-vulnerable: true", nil, "policy.deny-vulnerable: no ecosystem has a vulnerability database"},
 		{"vulns in a deny rule", "deny: [{name: m, vulns: [GO-2021-0113]}]", withVulns, "policy.deny[0].vulns: only allow rules name vulnerabilities"},

@@ -57,7 +57,7 @@ type Event struct {
 // database is a few hundred kilobytes.
 const MaxEntrySize = 4 << 20
 
-var idRE = regexp.MustCompile(`^GO-[0-9]{4}-[0-9]{4,}$`)
+var idRE = regexp.MustCompile(`^GO-[0-9]{4}-[0-9]{4,8}$`)
 
 // ParseEntry parses and checks one OSV entry: a JSON object with an ID of
 // the form GO-YYYY-NNNN, RFC 3339 times, affected modules with a path and

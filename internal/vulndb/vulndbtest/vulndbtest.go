@@ -245,7 +245,8 @@ const VulnerableID = "GO-2021-0113"
 // golang.org/x/text/language at v0.3.5 and calls language.Parse, which
 // GO-2021-0113 affects, and resolves its go.sum with the go command run
 // with env added to the test's environment (such as GOPROXY=...). It
-// returns the module's directory.
+// returns the module's directory. With a GOMODCACHE of its own in env, add
+// GOFLAGS=-modcacherw, so that t.TempDir can remove it.
 func VulnerableModule(t testing.TB, env []string) string {
 	t.Helper()
 	dir := t.TempDir()

@@ -109,6 +109,25 @@ type rule struct {
 	text      string          // "name example.com/bad, versions <v1.3.0"
 }
 
+// Validate checks the rules of c as New does, for the ecosystems whose
+// versionings are given (nil is Go alone, with Semver), without needing a
+// vulnerability database: configuration loading can call it before the
+// database is there. Errors name the bad key.
+func (c Config) Validate(versionings map[string]Versioning) error {
+	if versionings == nil {
+		versionings = map[string]Versioning{Go: Semver{}}
+	}
+	ecosystems := make(map[string]Ecosystem, len(versionings))
+	for name, v := range versionings {
+		ecosystems[name] = Ecosystem{Versioning: v}
+	}
+	if _, err := compile("deny", c.Deny, ecosystems); err != nil {
+		return err
+	}
+	_, err := compile("allow", c.Allow, ecosystems)
+	return err
+}
+
 // New checks cfg and returns its Policy. Errors name the bad key, such as
 // "policy.deny[1].versions".
 func New(cfg Config, opts Options) (*Policy, error) {
@@ -264,7 +283,8 @@ func (d Decision) Err() error {
 const maxNamed = 3
 
 // Decide says whether version of the package name of ecosystem may be
-// served. Allow rules are tried first, in order, then deny rules, then
+// served. name is written as the ecosystem writes it: for Go, the module
+// path, not case-encoded. Allow rules are tried first, in order, then deny rules, then
 // deny-vulnerable; the first that matches decides. An allow rule that names
 // vulnerabilities only takes those out of what deny-vulnerable finds. version "" (a request
 // about the package, not a version) matches only rules for every version.

@@ -264,6 +264,20 @@ func TestNewRefuses(t *testing.T) {
 			}
 		})
 	}
+	t.Run("Validate", func(t *testing.T) {
+		cfg := policy.Config{DenyVulnerable: true, Allow: []policy.Rule{{Name: "m", Versions: "<1.0.0"}}}
+		want := `policy.allow[0].versions: "<1.0.0": "1.0.0" is not a valid version (Go versions start with v: v1.0.0)`
+		if err := cfg.Validate(nil); err == nil || err.Error() != want {
+			t.Errorf("got %v, want %q", err, want)
+		}
+		cfg.Allow[0].Versions = "<v1.0.0"
+		if err := cfg.Validate(nil); err != nil {
+			t.Errorf("got %v for a good config with deny-vulnerable and no database, want nil", err)
+		}
+		if err := cfg.Validate(map[string]policy.Versioning{"npm": npmVersions{}}); err == nil || !strings.Contains(err.Error(), `unknown ecosystem "go"`) {
+			t.Errorf("got %v, want go unknown when only npm is given", err)
+		}
+	})
 	t.Run("deny-vulnerable with a database", func(t *testing.T) {
 		if _, err := policy.New(policy.Config{DenyVulnerable: true}, policy.Options{Ecosystems: withVulns}); err != nil {
 			t.Errorf("got %v, want no error", err)

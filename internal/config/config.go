@@ -19,6 +19,8 @@ import (
 
 	"github.com/spf13/pflag"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/gomirror/gomirror/internal/policy"
 )
 
 // Config is the whole configuration of gomirror serve.
@@ -48,6 +50,10 @@ type Config struct {
 	WriteTimeout          time.Duration // bound on writing a response of the protocol endpoints
 
 	Golang GolangConfig
+	Vuln   VulnConfig
+	// Policy decides which module versions may be served; set only in
+	// the configuration file, under "policy".
+	Policy policy.Config
 }
 
 // Default returns the built-in defaults. getenv reads the environment, for
@@ -75,6 +81,7 @@ func Default(getenv func(string) string) Config {
 		WriteTimeout:          30 * time.Minute,
 
 		Golang: defaultGolang(),
+		Vuln:   defaultVuln(),
 	}
 }
 
@@ -108,6 +115,7 @@ func (c *Config) settings() []setting {
 	for _, group := range [][]setting{
 		c.coreSettings(),
 		c.golangSettings(),
+		c.vulnSettings(),
 	} {
 		all = append(all, group...)
 	}
@@ -286,6 +294,12 @@ func (c *Config) loadFile(file string) error {
 		byName[s.name] = s
 	}
 	for key, node := range raw {
+		if key == "policy" {
+			if err := loadPolicy(&node, &c.Policy); err != nil {
+				return fmt.Errorf("config file %s: policy: %w", file, err)
+			}
+			continue
+		}
 		s, ok := byName[key]
 		if !ok {
 			return fmt.Errorf("config file %s: unknown setting %q", file, key)
@@ -347,6 +361,8 @@ func (c *Config) Validate() error {
 	}
 	for _, validate := range []func() error{
 		c.Golang.validate,
+		c.Vuln.validate,
+		c.validatePolicy,
 	} {
 		if err := validate(); err != nil {
 			return err

@@ -3,6 +3,7 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -41,9 +42,10 @@ func TestDefaults(t *testing.T) {
 		ShutdownTimeout: 30 * time.Second, LockTTL: 30 * time.Second, MemoryCache: 16 << 20, LogFormat: "text", LogLevel: "info",
 		UpstreamHeaderTimeout: 30 * time.Second, UpstreamIdleTimeout: 30 * time.Second, StaleGrace: 3 * time.Second,
 		WriteTimeout: 30 * time.Minute,
+		Vuln:         VulnConfig{Enabled: true, Source: "pull", Upstream: "https://vuln.go.dev", Rebuild: time.Hour},
 		Golang:       GolangConfig{Enabled: true, Index: "https://go.dev/dl/?mode=json&include=all", Base: "https://dl.google.com/go/"},
 	}
-	if cfg != want {
+	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("defaults:\ngot  %+v\nwant %+v", cfg, want)
 	}
 	cfg, _ = load(t, nil, envFunc("HOME", "/home/u", "XDG_CACHE_HOME", "/xdg"))
@@ -158,6 +160,32 @@ func TestEcosystemSwitchAndURLs(t *testing.T) {
 		_, err := load(t, nil, envFunc(append([]string{"HOME", "/h"}, tt.env...)...))
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%v: got error %v, want one naming %s", tt.env, err, tt.want)
+		}
+	}
+}
+
+func TestPolicyFromFile(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.yaml")
+	os.WriteFile(good, []byte("policy:\n  deny-vulnerable: true\n  deny:\n    - name: example.com/evil\n      reason: known bad\n  allow:\n    - name: golang.org/x/text\n      versions: v0.3.5\n"), 0o644)
+	cfg, err := load(t, []string{"--config", good}, envFunc("HOME", "/h"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.Policy.DenyVulnerable || len(cfg.Policy.Deny) != 1 || cfg.Policy.Deny[0].Name != "example.com/evil" || len(cfg.Policy.Allow) != 1 {
+		t.Errorf("policy: got %+v", cfg.Policy)
+	}
+	for _, tt := range []struct{ yaml, want string }{
+		{"policy:\n  denny: []\n", "denny"},
+		{"policy:\n  deny:\n    - name: x.com/y\n      versions: '>=banana'\n", "policy"},
+		{"vuln: false\npolicy:\n  deny-vulnerable: true\n", "deny-vulnerable"},
+		{"vuln-source: cached\n", "vuln-source"},
+	} {
+		f := filepath.Join(dir, "bad.yaml")
+		os.WriteFile(f, []byte(tt.yaml), 0o644)
+		_, err := load(t, []string{"--config", f}, envFunc("HOME", "/h"))
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%q: got error %v, want one naming %s", tt.yaml, err, tt.want)
 		}
 	}
 }

@@ -277,3 +277,14 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 func WriteError(w http.ResponseWriter, code int, msg string) {
 	pull.WriteText(w, code, msg)
 }
+
+// Versioned returns the module path and version that a request for a
+// version's .info, .mod or .zip names, for rules applied in front of the
+// handler. ok is false for any other request, valid or not.
+func Versioned(urlPath string) (modulePath, version string, ok bool) {
+	req, err := parseRequest(urlPath)
+	if err != nil || !req.kind.Immutable() {
+		return "", "", false
+	}
+	return req.path, req.version, true
+}

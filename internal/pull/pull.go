@@ -172,6 +172,11 @@ type Artifact struct {
 	// files, as the ecosystem looks it up with [Cache.ServeHot] before it
 	// parses a request. Empty means Name.
 	HotKey string
+	// CacheControl, when set, replaces the Cache-Control that stored
+	// copies are served with (immutable for immutable artifacts, a max-age
+	// of the TTL for metadata): for files that are immutable to the core
+	// but replaced whole by a rebuild, say.
+	CacheControl string
 	// Holdback is how many of the last bytes of a streamed fill are held
 	// back until the file has passed its checks. Zero means 64 KiB, which
 	// always covers a zip's end-of-central-directory record.

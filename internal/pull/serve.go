@@ -40,6 +40,9 @@ func (c *Cache) Serve(w http.ResponseWriter, r *http.Request, a *Artifact) error
 		}
 		defer e.Body.Close()
 		cc := MetadataCacheControl(a.TTL)
+		if a.CacheControl != "" {
+			cc = a.CacheControl
+		}
 		if e.Stale {
 			MarkStale(w)
 			cc = "no-cache"
@@ -52,6 +55,10 @@ func (c *Cache) Serve(w http.ResponseWriter, r *http.Request, a *Artifact) error
 	if err == nil {
 		c.m.StoreLookups.WithLabelValues(a.Ecosystem, a.Kind, "hit").Inc()
 		defer rc.Close()
+		if a.CacheControl != "" {
+			c.serveStored(w, r, a, rc, a.CacheControl)
+			return nil
+		}
 		c.serveImmutable(w, r, a, rc)
 		return nil
 	}

@@ -28,12 +28,14 @@ import (
 	"github.com/gomirror/gomirror/internal/golang"
 	"github.com/gomirror/gomirror/internal/goproxy"
 	"github.com/gomirror/gomirror/internal/metrics"
+	"github.com/gomirror/gomirror/internal/policy"
 	"github.com/gomirror/gomirror/internal/pull"
 	"github.com/gomirror/gomirror/internal/store"
 	"github.com/gomirror/gomirror/internal/store/disk"
 	"github.com/gomirror/gomirror/internal/store/s3"
 	"github.com/gomirror/gomirror/internal/sumdb"
 	"github.com/gomirror/gomirror/internal/upstream"
+	"github.com/gomirror/gomirror/internal/vuln"
 )
 
 // checker is a part whose health /readyz reports.
@@ -53,6 +55,7 @@ type Server struct {
 	log     *slog.Logger
 	handler http.Handler
 	cache   *pull.Cache
+	vuln    *vuln.Handler // nil when off
 	store   checker
 	coord   *coord.Coordinator
 }
@@ -184,6 +187,33 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, env []string)
 			return nil, err
 		}
 		rt.routes = append(rt.routes, route{prefix: golang.Prefix, ecosystem: golang.Ecosystem, handler: gh})
+	}
+	var vulns policy.Vulns
+	if cfg.Vuln.Enabled {
+		vh, err := newVuln(cfg, cache, httpUp, gp, log, reg)
+		if err != nil {
+			s.Close()
+			return nil, err
+		}
+		s.vuln = vh
+		vulns = vh.DB()
+		rt.routes = append(rt.routes, route{prefix: vuln.Prefix, ecosystem: vuln.Ecosystem, handler: vh})
+	}
+	if len(cfg.Policy.Deny) > 0 || cfg.Policy.DenyVulnerable {
+		eco := policy.Ecosystem{Versioning: policy.Semver{}}
+		if vulns != nil {
+			eco.Vulns = vulns
+		}
+		p, err := policy.New(cfg.Policy, policy.Options{
+			Ecosystems: map[string]policy.Ecosystem{policy.Go: eco},
+			Logger:     log,
+			Registerer: reg,
+		})
+		if err != nil {
+			s.Close()
+			return nil, fmt.Errorf("policy: %w", err)
+		}
+		rt.goproxy = policyGuard{p: p, next: gp}
 	}
 	s.handler = instrument(rt, log, m, rt)
 	return s, nil
@@ -327,6 +357,9 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		b.WriteString("store: ok\n")
 	}
 	b.WriteString("config: ok\n")
+	if s.vuln != nil {
+		vulnReady(&b, s.vuln)
+	}
 	if s.coord != nil {
 		if err := s.coord.Check(ctx); err != nil {
 			fmt.Fprintf(&b, "redis: degraded, coalescing per process: %v\n", err)
@@ -351,6 +384,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
+	runVuln(ctx, s.vuln)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {

@@ -109,6 +109,8 @@ func checkFilename(name string) error {
 		return fmt.Errorf("file name %q starts with a dot", name)
 	case !utf8.ValidString(name):
 		return fmt.Errorf("file name is not UTF-8")
+	case strings.TrimSpace(name) != name:
+		return fmt.Errorf("file name %q starts or ends with a space", name)
 	}
 	for _, r := range name {
 		if r < ' ' || r == 0x7f || r == '/' || r == '\\' || r == '%' || r == '#' || r == '?' {

@@ -14,17 +14,18 @@ type outMeta struct {
 }
 
 type outFile struct {
-	Filename         string            `json:"filename"`
-	URL              string            `json:"url"`
-	Hashes           map[string]string `json:"hashes"`
-	RequiresPython   string            `json:"requires-python,omitempty"`
-	Yanked           any               `json:"yanked,omitempty"`
-	CoreMetadata     any               `json:"core-metadata,omitempty"`
-	DistInfoMetadata any               `json:"dist-info-metadata,omitempty"`
-	GPGSig           *bool             `json:"gpg-sig,omitempty"`
-	Size             *int64            `json:"size,omitempty"`
-	UploadTime       string            `json:"upload-time,omitempty"`
-	Provenance       string            `json:"provenance,omitempty"`
+	Filename       string            `json:"filename"`
+	URL            string            `json:"url"`
+	Hashes         map[string]string `json:"hashes"`
+	RequiresPython string            `json:"requires-python,omitempty"`
+	Yanked         any               `json:"yanked,omitempty"`
+	// CoreMetadata is PEP 714's key. The older "dist-info-metadata" is
+	// never emitted in JSON: pip 22.3 to 23.1 fail hard on it (PEP 714).
+	CoreMetadata any    `json:"core-metadata,omitempty"`
+	GPGSig       *bool  `json:"gpg-sig,omitempty"`
+	Size         *int64 `json:"size,omitempty"`
+	UploadTime   string `json:"upload-time,omitempty"`
+	Provenance   string `json:"provenance,omitempty"`
 }
 
 type outProject struct {
@@ -111,7 +112,7 @@ func renderProjectJSON(p *Project) []byte {
 			}
 		}
 		if f.CoreMetadata != nil {
-			o.CoreMetadata, o.DistInfoMetadata = f.CoreMetadata, f.CoreMetadata
+			o.CoreMetadata = f.CoreMetadata
 		}
 		if f.Size >= 0 {
 			o.Size = &f.Size

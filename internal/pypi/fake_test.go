@@ -53,6 +53,7 @@ type fakeIndex struct {
 	hits     map[string]int
 	pageSize int // pad pages to this many bytes
 	down     atomic.Bool
+	etags    atomic.Bool // send ETags and answer If-None-Match
 }
 
 func newFakeIndex(t *testing.T, htmlOnly bool) *fakeIndex {
@@ -117,6 +118,17 @@ func (f *fakeIndex) serve(w http.ResponseWriter, r *http.Request) {
 	if f.pageSize > len(page) {
 		if f.htmlOnly {
 			page = append(page, bytes.Repeat([]byte(" "), f.pageSize-len(page))...)
+		}
+	}
+	if f.etags.Load() {
+		etag := `"` + sum(page)[:16] + `"`
+		w.Header().Set("ETag", etag)
+		if r.Header.Get("If-None-Match") == etag {
+			f.mu.Lock()
+			f.hits["304 "+r.URL.Path]++
+			f.mu.Unlock()
+			w.WriteHeader(http.StatusNotModified)
+			return
 		}
 	}
 	w.Write(page)

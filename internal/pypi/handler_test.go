@@ -553,3 +553,49 @@ func TestConfigValidate(t *testing.T) {
 		t.Errorf("valid config: %v", err)
 	}
 }
+
+func TestPageRefresh(t *testing.T) {
+	ix := newFakeIndex(t, false)
+	ix.etags.Store(true)
+	whl, _, _ := addDemo(t, ix)
+	m := newMirror(t, Config{PageTTL: time.Nanosecond}, ix)
+	resp, body := m.get(t, "/pypi/simple/demo/", pipAccept)
+	if resp.StatusCode != 200 {
+		t.Fatalf("cold page: got %s", resp.Status)
+	}
+	// Expired: refreshed with a conditional request, which upstream
+	// answers 304.
+	resp2, body2 := m.get(t, "/pypi/simple/demo/", pipAccept)
+	if resp2.StatusCode != 200 || !bytes.Equal(body, body2) || resp2.Header.Get("X-Gomirror-Stale") != "" {
+		t.Fatalf("refreshed page: got %s, stale %q, same body %v", resp2.Status, resp2.Header.Get("X-Gomirror-Stale"), bytes.Equal(body, body2))
+	}
+	if n := ix.hitCount("304 /simple/demo/"); n != 1 {
+		t.Errorf("conditional refreshes answered 304: got %d, want 1", n)
+	}
+	// A new upload shows up at the next refresh.
+	newer := buildWheel(t, "demo", "1.2")
+	ix.add("demo", newer)
+	_, page := pageJSON(t, m, "demo")
+	if files := filesByName(t, page); files[newer.name] == nil || files[whl.name] == nil {
+		t.Errorf("after an upload: got %v", files)
+	}
+	// Conditional requests from clients to the mirror.
+	m2 := newMirror(t, Config{}, ix)
+	resp3, _ := m2.get(t, "/pypi/simple/demo/", pipAccept)
+	req, _ := http.NewRequest(http.MethodGet, m2.srv.URL+"/pypi/simple/demo/", nil)
+	req.Header.Set("Accept", pipAccept)
+	req.Header.Set("If-None-Match", resp3.Header.Get("ETag"))
+	resp4, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp4.Body.Close()
+	if resp4.StatusCode != http.StatusNotModified {
+		t.Errorf("If-None-Match %s: got %s, want 304", resp3.Header.Get("ETag"), resp4.Status)
+	}
+	// The HTML of the same page has another ETag.
+	resp5, _ := m2.get(t, "/pypi/simple/demo/", "text/html")
+	if resp5.Header.Get("ETag") == resp3.Header.Get("ETag") {
+		t.Errorf("JSON and HTML share the ETag %q", resp5.Header.Get("ETag"))
+	}
+}

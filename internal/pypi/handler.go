@@ -46,6 +46,10 @@ type Config struct {
 	MaxIndexSize int64
 	// MaxFileSize bounds one file. Zero means 8 GiB.
 	MaxFileSize int64
+	// RenderCacheSize bounds the bytes of rendered project pages kept in
+	// memory, so that a popular page is not decoded and rendered on every
+	// request. Zero means 64 MiB.
+	RenderCacheSize int64
 	// Client fetches from upstream. Nil means a client with the default
 	// transport's proxy settings and a 30 second wait for response headers.
 	Client *http.Client
@@ -76,6 +80,8 @@ func (c *Config) Validate() error {
 		return errors.New("pypi: MaxIndexSize must not be negative")
 	case c.MaxFileSize < 0:
 		return errors.New("pypi: MaxFileSize must not be negative")
+	case c.RenderCacheSize < 0:
+		return errors.New("pypi: RenderCacheSize must not be negative")
 	}
 	return nil
 }
@@ -107,6 +113,7 @@ type Handler struct {
 	pageTTL  time.Duration
 	indexTTL time.Duration
 	maxFile  int64
+	rendered *rendered
 	log      *slog.Logger
 }
 
@@ -145,6 +152,7 @@ func New(cfg Config) (*Handler, error) {
 		pageTTL:  cmpDur(cfg.PageTTL, 10*time.Minute),
 		indexTTL: cmpDur(cfg.IndexTTL, time.Hour),
 		maxFile:  cmpInt(cfg.MaxFileSize, 8<<30),
+		rendered: newRendered(cmpInt(cfg.RenderCacheSize, 64<<20)),
 		log:      log,
 	}, nil
 }
@@ -185,7 +193,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case rest == "simple":
-		h.redirect(w, r, Prefix+"simple/")
+		h.redirect(w, r, "simple/")
 	case rest == "simple/":
 		h.serveIndex(w, r)
 	case strings.HasPrefix(rest, "simple/"):
@@ -197,7 +205,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// redirect sends a permanent redirect to path, keeping the query.
+// redirect sends a permanent redirect to path, relative to the request's
+// URL so that it holds behind a proxy that serves the mirror under another
+// prefix, keeping the query.
 func (h *Handler) redirect(w http.ResponseWriter, r *http.Request, path string) {
 	if r.URL.RawQuery != "" {
 		path += "?" + r.URL.RawQuery
@@ -222,8 +232,12 @@ func (h *Handler) serveProject(w http.ResponseWriter, r *http.Request, rest stri
 		return
 	}
 	norm := Normalize(name)
-	if norm != raw || !slash {
-		h.redirect(w, r, Prefix+"simple/"+norm+"/")
+	switch {
+	case slash && norm != raw: // simple/Foo_Bar/
+		h.redirect(w, r, "../"+norm+"/")
+		return
+	case !slash: // simple/foo-bar or simple/Foo_Bar
+		h.redirect(w, r, norm+"/")
 		return
 	}
 	f, ok := negotiate(r)
@@ -231,12 +245,25 @@ func (h *Handler) serveProject(w http.ResponseWriter, r *http.Request, rest stri
 		h.notAcceptable(w, r)
 		return
 	}
-	p, e, err := h.openProject(r.Context(), norm)
+	a := h.pageArtifact(norm)
+	e, err := h.cache.Open(r.Context(), a)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	h.serveRendered(w, r, f, renderProject(p, f), e, h.pageTTL)
+	defer e.Body.Close()
+	key := keyOf(norm, e.ModTime, e.Size, f)
+	data, ok := h.rendered.get(key)
+	if !ok {
+		var p Project
+		if err := decodeStored(e.Body, a.MaxSize, &p); err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		data = renderProject(&p, f)
+		h.rendered.put(key, data)
+	}
+	h.serveRendered(w, r, f, data, e, h.pageTTL)
 }
 
 // serveIndex answers simple/.
@@ -321,18 +348,18 @@ func (h *Handler) pageArtifact(norm string) *pull.Artifact {
 
 // openProject returns the stored page of project norm, filling or
 // refreshing it through the core.
-func (h *Handler) openProject(ctx context.Context, norm string) (*Project, *pull.Entry, error) {
+func (h *Handler) openProject(ctx context.Context, norm string) (*Project, error) {
 	a := h.pageArtifact(norm)
 	e, err := h.cache.Open(ctx, a)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	defer e.Body.Close()
 	var p Project
 	if err := decodeStored(e.Body, a.MaxSize, &p); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return &p, e, nil
+	return &p, nil
 }
 
 // decodeStored reads stored JSON metadata into v.
@@ -447,7 +474,7 @@ func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, rest string)
 // must have. A file URL whose digest is not the page's is not found: the
 // mirror fetches only what a page lists, and checks it against the page.
 func (h *Handler) locate(ctx context.Context, ref fileRef) (upstreamURL, sha string, err error) {
-	p, _, err := h.openProject(ctx, ref.project)
+	p, err := h.openProject(ctx, ref.project)
 	if err != nil {
 		return "", "", err
 	}

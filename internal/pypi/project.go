@@ -218,8 +218,13 @@ func (b *pageBuilder) add(p *Project, seen map[string]bool, raw rawFile) {
 		}
 	}
 	if raw.provenance != "" {
+		// Passed on to clients: without the index's credentials, which
+		// a relative URL inherits.
 		if pu, err := b.absURL(raw.provenance); err == nil {
-			f.Provenance = pu
+			if u, err := url.Parse(pu); err == nil {
+				u.User = nil
+				f.Provenance = u.String()
+			}
 		}
 	}
 	seen[f.Filename] = true

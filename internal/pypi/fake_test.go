@@ -21,6 +21,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/gomirror/gomirror/internal/metrics"
 	"github.com/gomirror/gomirror/internal/pull"
 	"github.com/gomirror/gomirror/internal/store/disk"
 )
@@ -54,6 +57,10 @@ type fakeIndex struct {
 	pageSize int // pad pages to this many bytes
 	down     atomic.Bool
 	etags    atomic.Bool // send ETags and answer If-None-Match
+	// gate, when not nil, holds file downloads after gateAfter bytes
+	// until it is closed.
+	gate      chan struct{}
+	gateAfter int
 }
 
 func newFakeIndex(t *testing.T, htmlOnly bool) *fakeIndex {
@@ -157,6 +164,15 @@ func (f *fakeIndex) serveFile(w http.ResponseWriter, name string) {
 					body = ff.served
 				}
 				w.Header().Set("Content-Length", fmt.Sprint(len(body)))
+				if f.gate != nil && len(body) > f.gateAfter {
+					// A slow upstream: part of the file, then a wait.
+					w.Write(body[:f.gateAfter])
+					w.(http.Flusher).Flush()
+					f.mu.Unlock()
+					<-f.gate
+					f.mu.Lock()
+					body = body[f.gateAfter:]
+				}
 				w.Write(body)
 				return
 			case ff.name + ".metadata":
@@ -292,6 +308,7 @@ type mirror struct {
 	store *disk.Store
 	srv   *httptest.Server
 	logs  *syncBuffer
+	m     *metrics.Metrics
 }
 
 type syncBuffer struct {
@@ -321,7 +338,8 @@ func newMirror(t *testing.T, cfg Config, indexes ...*fakeIndex) *mirror {
 	t.Cleanup(func() { st.Close() })
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	cache, err := pull.New(pull.Config{Store: st, TempDir: filepath.Join(dir, disk.TempDir), Logger: log, StaleGrace: 10 * time.Second})
+	met := metrics.New(prometheus.NewRegistry())
+	cache, err := pull.New(pull.Config{Store: st, TempDir: filepath.Join(dir, disk.TempDir), Logger: log, Metrics: met, StaleGrace: 10 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -341,7 +359,7 @@ func newMirror(t *testing.T, cfg Config, indexes ...*fakeIndex) *mirror {
 		defer cancel()
 		cache.Shutdown(ctx)
 	})
-	return &mirror{h: h, store: st, srv: srv, logs: logs}
+	return &mirror{h: h, store: st, srv: srv, logs: logs, m: met}
 }
 
 // get requests path from the mirror with the given Accept header (none

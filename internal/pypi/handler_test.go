@@ -2,6 +2,7 @@ package pypi
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,10 +10,14 @@ import (
 	"io/fs"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 // project "demo" has a wheel with metadata, a yanked wheel and an sdist.
@@ -339,6 +344,9 @@ func TestTamperedRefused(t *testing.T) {
 			if !strings.Contains(m.logs.String(), "mismatch") {
 				t.Errorf("no refusal logged:\n%s", m.logs.String())
 			}
+			if n := testutil.ToFloat64(m.m.VerifyFailures.WithLabelValues("pypi", tt.name)); n < 1 {
+				t.Errorf("gomirror_verify_failures_total{pypi,%s}: got %v, want at least 1", tt.name, n)
+			}
 		})
 	}
 }
@@ -602,5 +610,73 @@ func TestPageRefresh(t *testing.T) {
 	resp5, _ := m2.get(t, "/pypi/simple/demo/", "text/html")
 	if resp5.Header.Get("ETag") == resp3.Header.Get("ETag") {
 		t.Errorf("JSON and HTML share the ETag %q", resp5.Header.Get("ETag"))
+	}
+}
+
+func TestSlowDownloadStreams(t *testing.T) {
+	ix := newFakeIndex(t, false)
+	whl := buildWheel(t, "slow", "1.0")
+	whl.data = append(whl.data, bytes.Repeat([]byte{7}, 1<<20)...)
+	ix.add("slow", whl)
+	ix.gate, ix.gateAfter = make(chan struct{}), 512<<10
+	m := newMirror(t, Config{}, ix)
+	var once sync.Once
+	release := func() { once.Do(func() { close(ix.gate) }) }
+	t.Cleanup(release) // Before the servers close, even when the test fails.
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, m.srv.URL+"/pypi/files/slow/"+sum(whl.data)+"/"+whl.name, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 || resp.ContentLength != int64(len(whl.data)) {
+		t.Fatalf("got %s, length %d; want 200, %d", resp.Status, resp.ContentLength, len(whl.data))
+	}
+	// The first bytes arrive while the upstream still holds the rest.
+	first := make([]byte, 256<<10)
+	if _, err := io.ReadFull(resp.Body, first); err != nil {
+		t.Fatalf("reading the first bytes while upstream is stalled: %v", err)
+	}
+	release()
+	rest, err := io.ReadAll(resp.Body)
+	if err != nil || !bytes.Equal(append(first, rest...), whl.data) {
+		t.Fatalf("got %d bytes, %v; want the file", len(first)+len(rest), err)
+	}
+}
+
+func TestDebianWheels(t *testing.T) {
+	wheels, _ := filepath.Glob("/usr/share/python-wheels/*.whl")
+	if len(wheels) == 0 {
+		t.Skip("no Debian wheels in /usr/share/python-wheels (python3-pip-whl, python3-setuptools-whl)")
+	}
+	ix := newFakeIndex(t, true)
+	var files []fakeFile
+	for _, w := range wheels {
+		data, err := os.ReadFile(w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := filepath.Base(w)
+		project, _, _ := strings.Cut(name, "-")
+		f := fakeFile{name: name, data: data}
+		ix.add(project, f)
+		files = append(files, f)
+	}
+	m := newMirror(t, Config{}, ix)
+	for _, f := range files {
+		project, _, _ := strings.Cut(f.name, "-")
+		_, page := pageJSON(t, m, Normalize(project))
+		pf := filesByName(t, page)[f.name]
+		if pf == nil {
+			t.Fatalf("%s not on its page: %v", f.name, page)
+		}
+		base, _ := url.Parse("/pypi/simple/" + Normalize(project) + "/")
+		ref, _ := url.Parse(pf["url"].(string))
+		resp, body := m.get(t, base.ResolveReference(ref).String(), "")
+		if resp.StatusCode != 200 || !bytes.Equal(body, f.data) {
+			t.Errorf("%s: got %s, %d bytes; want %d", f.name, resp.Status, len(body), len(f.data))
+		}
 	}
 }

@@ -294,12 +294,18 @@ func (h *Handler) serveIndex(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer e.Body.Close()
-	var ix Index
-	if err := decodeStored(e.Body, a.MaxSize, &ix); err != nil {
-		h.fail(w, r, err)
-		return
+	key := keyOf("", e.ModTime, e.Size, f) // No project is called "".
+	data, ok := h.rendered.get(key)
+	if !ok {
+		var ix Index
+		if err := decodeStored(e.Body, a.MaxSize, &ix); err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		data = renderIndex(&ix, f)
+		h.rendered.put(key, data)
 	}
-	h.serveRendered(w, r, f, renderIndex(&ix, f), e, h.indexTTL)
+	h.serveRendered(w, r, f, data, e, h.indexTTL)
 }
 
 // serveRendered serves a page rendered from stored metadata.
@@ -429,11 +435,11 @@ func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, rest string)
 	a := &pull.Artifact{Ecosystem: "pypi", Name: name, MaxSize: h.maxFile}
 	if strings.HasSuffix(ref.filename, ".metadata") {
 		// The digest of a metadata file is on the page, not in its URL:
-		// Fetch finds it there and Check holds the file to it. Metadata
-		// files are smaller than the held-back tail, so no client gets a
-		// byte before the check.
+		// Fetch finds it there and Check holds the file to it. The whole
+		// file is held back, so no client gets a byte before the check.
 		var want string
 		a.Kind, a.ContentType, a.MaxSize = "metadata", "text/plain; charset=utf-8", 16<<20
+		a.Holdback = a.MaxSize
 		a.Fetch = func(ctx context.Context, _ io.Reader) (io.ReadCloser, error) {
 			u, sum, err := h.locate(ctx, ref)
 			if err != nil {

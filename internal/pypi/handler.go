@@ -1,6 +1,7 @@
 package pypi
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -132,9 +133,9 @@ func New(cfg Config) (*Handler, error) {
 	}
 	up := &upstream{
 		client:    cfg.Client,
-		userAgent: cmp(cfg.UserAgent, "gomirror"),
-		maxPage:   cmpInt(cfg.MaxPageSize, 64<<20),
-		maxIndex:  cmpInt(cfg.MaxIndexSize, 256<<20),
+		userAgent: cmp.Or(cfg.UserAgent, "gomirror"),
+		maxPage:   cmp.Or(cfg.MaxPageSize, int64(64<<20)),
+		maxIndex:  cmp.Or(cfg.MaxIndexSize, int64(256<<20)),
 		log:       log,
 	}
 	for _, ix := range indexes {
@@ -149,33 +150,12 @@ func New(cfg Config) (*Handler, error) {
 	return &Handler{
 		cache:    cfg.Cache,
 		up:       up,
-		pageTTL:  cmpDur(cfg.PageTTL, 10*time.Minute),
-		indexTTL: cmpDur(cfg.IndexTTL, time.Hour),
-		maxFile:  cmpInt(cfg.MaxFileSize, 8<<30),
-		rendered: newRendered(cmpInt(cfg.RenderCacheSize, 64<<20)),
+		pageTTL:  cmp.Or(cfg.PageTTL, 10*time.Minute),
+		indexTTL: cmp.Or(cfg.IndexTTL, time.Hour),
+		maxFile:  cmp.Or(cfg.MaxFileSize, int64(8<<30)),
+		rendered: newRendered(cmp.Or(cfg.RenderCacheSize, int64(64<<20))),
 		log:      log,
 	}, nil
-}
-
-func cmp(v, def string) string {
-	if v == "" {
-		return def
-	}
-	return v
-}
-
-func cmpInt(v, def int64) int64 {
-	if v == 0 {
-		return def
-	}
-	return v
-}
-
-func cmpDur(v, def time.Duration) time.Duration {
-	if v == 0 {
-		return def
-	}
-	return v
 }
 
 // ServeHTTP answers GET and HEAD requests for paths under [Prefix].

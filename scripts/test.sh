@@ -21,6 +21,17 @@ if ((${#missing[@]})); then
 	apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
+# --- PyPI mirror (internal/pypi): the real pip, in a venv the tests make ---
+# Debian's python3-venv and python3-pip (and the wheels ensurepip installs
+# into a venv) for internal/pypi's pip end-to-end test.
+if ! /usr/bin/python3 -c 'import venv, ensurepip' 2>/dev/null || ! ls /usr/share/python-wheels/pip-*.whl >/dev/null 2>&1; then
+	echo "test.sh: installing python3-venv python3-pip for the PyPI mirror's pip tests" >&2
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq >/dev/null
+	apt-get install -y -qq python3-venv python3-pip python3-pip-whl python3-setuptools-whl >/dev/null
+fi
+# --- end PyPI mirror ---
+
 # shellcheck source=../.ci/redis.sh
 source .ci/redis.sh
 # shellcheck source=../.ci/minio.sh

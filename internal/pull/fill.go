@@ -14,6 +14,7 @@ import (
 	"io/fs"
 	"os"
 	"syscall"
+	"time"
 
 	"github.com/gomirror/gomirror/internal/store"
 )
@@ -104,6 +105,12 @@ func (c *Cache) fill(ctx context.Context, a *Artifact, f *flight) (err error) {
 			}
 		}
 	}
+	// A fill that ended between the caller's store lookup and its join
+	// has stored the file already.
+	if rc, gerr := c.cfg.Store.Get(ctx, a.Name); gerr == nil {
+		rc.Close()
+		return nil
+	}
 	body, err := c.fetch(ctx, a, nil)
 	if err != nil {
 		return err
@@ -128,6 +135,12 @@ func (c *Cache) fill(ctx context.Context, a *Artifact, f *flight) (err error) {
 func (c *Cache) fillMetadata(ctx context.Context, a *Artifact, f *flight) error {
 	var prev io.ReadCloser
 	if rc, err := c.cfg.Store.Get(ctx, a.Name); err == nil {
+		// A refresh that ended between the caller's store lookup and
+		// its join has stored a fresh copy already.
+		if _, mod, ok := store.Stat(rc); ok && time.Since(mod) < a.TTL {
+			rc.Close()
+			return nil
+		}
 		prev = rc
 		defer rc.Close()
 	}

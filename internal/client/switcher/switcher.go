@@ -1,4 +1,4 @@
-// Package switcher points the go command, Docker, pip and npm at a mirror
+// Package switcher points the go command, Docker, pip, uv and npm at a mirror
 // (`gomirror use`) and puts back exactly what was there before
 // (`gomirror restore`).
 //
@@ -142,6 +142,8 @@ func DefaultFile(target mirrors.Target, getenv func(string) string) (string, err
 			}
 		}
 		return f, nil
+	case mirrors.Uv:
+		return uvDefaultFile(getenv)
 	case mirrors.Npm:
 		for _, k := range []string{"NPM_CONFIG_USERCONFIG", "npm_config_userconfig"} {
 			if f := getenv(k); f != "" {
@@ -227,6 +229,10 @@ func (s *Switcher) Use(ctx context.Context, opts UseOptions) error {
 		}
 		if v := s.Getenv("PIP_INDEX_URL"); v != "" {
 			notes = append(notes, "warning: PIP_INDEX_URL="+v+" is set in the environment and overrides the file")
+		}
+	case mirrors.Uv:
+		if updated, notes, err = useUv(old, opts.Mirror, s.Getenv); err != nil {
+			return fmt.Errorf("use uv: %s: %w", file, err)
 		}
 	case mirrors.Npm:
 		f := npmrc.Parse(old)

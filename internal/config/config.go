@@ -51,6 +51,7 @@ type Config struct {
 
 	Golang GolangConfig
 	Vuln   VulnConfig
+	PyPI   PyPIConfig
 	// Policy decides which module versions may be served; set only in
 	// the configuration file, under "policy".
 	Policy policy.Config
@@ -82,6 +83,7 @@ func Default(getenv func(string) string) Config {
 
 		Golang: defaultGolang(),
 		Vuln:   defaultVuln(),
+		PyPI:   defaultPyPI(),
 	}
 }
 
@@ -116,6 +118,7 @@ func (c *Config) settings() []setting {
 		c.coreSettings(),
 		c.golangSettings(),
 		c.vulnSettings(),
+		c.pypiSettings(),
 	} {
 		all = append(all, group...)
 	}
@@ -362,6 +365,7 @@ func (c *Config) Validate() error {
 	for _, validate := range []func() error{
 		c.Golang.validate,
 		c.Vuln.validate,
+		c.PyPI.validate,
 		c.validatePolicy,
 	} {
 		if err := validate(); err != nil {

@@ -30,6 +30,7 @@ import (
 	"github.com/gomirror/gomirror/internal/metrics"
 	"github.com/gomirror/gomirror/internal/policy"
 	"github.com/gomirror/gomirror/internal/pull"
+	"github.com/gomirror/gomirror/internal/pypi"
 	"github.com/gomirror/gomirror/internal/store"
 	"github.com/gomirror/gomirror/internal/store/disk"
 	"github.com/gomirror/gomirror/internal/store/s3"
@@ -187,6 +188,17 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, env []string)
 			return nil, err
 		}
 		rt.routes = append(rt.routes, route{prefix: golang.Prefix, ecosystem: golang.Ecosystem, handler: gh})
+	}
+	if cfg.PyPI.Enabled {
+		ph, err := pypi.New(pypi.Config{
+			Cache: cache, Indexes: cfg.PyPI.IndexList(), PageTTL: cfg.PyPI.TTL,
+			MaxFileSize: cfg.PyPI.MaxFileSize, Client: client, Logger: log,
+		})
+		if err != nil {
+			s.Close()
+			return nil, fmt.Errorf("pypi: %w", err)
+		}
+		rt.routes = append(rt.routes, route{prefix: pypi.Prefix, ecosystem: "pypi", handler: ph})
 	}
 	var vulns policy.Vulns
 	if cfg.Vuln.Enabled {

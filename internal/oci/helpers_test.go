@@ -19,8 +19,10 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/gomirror/gomirror/internal/pull"
 	"github.com/gomirror/gomirror/internal/store/disk"
@@ -247,7 +249,7 @@ func loopbackClient(t *testing.T) *http.Client {
 	}}
 }
 
-func newEnv(t *testing.T, configure func(*Config)) *env {
+func newEnv(t *testing.T, configure func(*env, *Config)) *env {
 	t.Helper()
 	clk := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	e := &env{clock: clk, hub: newUpstream(t, clk, "bearer"), ghcr: newUpstream(t, clk, "bearer")}
@@ -272,7 +274,7 @@ func newEnv(t *testing.T, configure func(*Config)) *env {
 		Now:  clk.Now,
 	}
 	if configure != nil {
-		configure(&cfg)
+		configure(e, &cfg)
 	}
 	e.h, err = New(cfg)
 	if err != nil {
@@ -350,4 +352,14 @@ func specError(t *testing.T, body []byte) string {
 		t.Errorf("error %s has no message", eb.Errors[0].Code)
 	}
 	return eb.Errors[0].Code
+}
+
+// artifact returns an OCI artifact of artifactType whose subject is
+// subject.
+func artifact(t *testing.T, artifactType string, subject v1.Descriptor) v1.Image {
+	t.Helper()
+	img := randomImage(t, 64, 1)
+	img = mutate.MediaType(img, types.OCIManifestSchema1)
+	img = mutate.ConfigMediaType(img, types.MediaType(artifactType))
+	return mutate.Subject(img, subject).(v1.Image)
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/gomirror/gomirror/internal/client/registriesconf"
 	"github.com/gomirror/gomirror/internal/pull"
 	"github.com/gomirror/gomirror/internal/store/disk"
 )
@@ -327,19 +328,17 @@ func TestPodmanThroughMirror(t *testing.T) {
 
 	dir := t.TempDir()
 	conf := filepath.Join(dir, "registries.conf")
-	// The mirror's location names the registry as a path prefix: podman
-	// asks http://<mirror>/v2/registry.test/<repository>/...
-	regConf := fmt.Sprintf(`unqualified-search-registries = []
-
-[[registry]]
-prefix = "registry.test"
-location = "registry.test"
-
-[[registry.mirror]]
-location = "%s/registry.test"
-insecure = true
-`, m.host())
-	if err := os.WriteFile(conf, []byte(regConf), 0o644); err != nil {
+	// gomirror's podman client writes the mirror: its location names the
+	// registry as a path prefix, and podman asks
+	// http://<mirror>/v2/registry.test/<repository>/...
+	rc, err := registriesconf.Parse([]byte("unqualified-search-registries = []\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rc.UseMirror("registry.test", m.srv.URL); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(conf, rc.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	env := []string{"CONTAINERS_REGISTRIES_CONF=" + conf}

@@ -107,6 +107,10 @@ func cutQuoted(s string) (val, rest string, ok bool) {
 	return "", "", false
 }
 
+// maxTokens is the number of cached tokens of one registry above which
+// expired ones are dropped when a new one comes.
+const maxTokens = 1000
+
 // token is a bearer token and when it stops being used.
 type token struct {
 	value   string
@@ -218,6 +222,14 @@ func (c *client) authorize(ctx context.Context, req *http.Request, scope string)
 			return "", err
 		}
 		c.mu.Lock()
+		if len(c.tokens) >= maxTokens {
+			now := c.now()
+			for k, t := range c.tokens {
+				if !now.Before(t.expires) {
+					delete(c.tokens, k)
+				}
+			}
+		}
 		c.tokens[scope] = tok
 		c.mu.Unlock()
 		return tok.value, nil

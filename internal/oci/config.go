@@ -183,3 +183,18 @@ func ParseDockerConfig(data []byte) (map[string]Credentials, error) {
 	}
 	return out, nil
 }
+
+// ApplyCredentials sets the credentials of each configured registry that
+// has none from creds (as [ParseDockerConfig] returns them), by normalised
+// host. Registries that creds does not name stay anonymous.
+func (c *Config) ApplyCredentials(creds map[string]Credentials) {
+	for i := range c.Registries {
+		r := &c.Registries[i]
+		if r.Username != "" {
+			continue
+		}
+		if cr, ok := creds[NormalizeRegistry(r.Host)]; ok {
+			r.Username, r.Password = cr.Username, cr.Password
+		}
+	}
+}

@@ -135,7 +135,7 @@ func startMirror(tb testing.TB, upstreamURL string, ttl time.Duration) *mirror {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { st.Close() })
-	cache, err := pull.New(pull.Config{Store: st, TempDir: filepath.Join(dir, disk.TempDir)})
+	cache, err := pull.New(pull.Config{Store: st, TempDir: filepath.Join(dir, disk.TempDir), StaleGrace: time.Minute})
 	if err != nil {
 		tb.Fatal(err)
 	}

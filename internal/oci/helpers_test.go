@@ -260,7 +260,9 @@ func newEnv(t *testing.T, configure func(*env, *Config)) *env {
 	}
 	t.Cleanup(func() { st.Close() })
 	e.store = st
-	e.cache, err = pull.New(pull.Config{Store: st, TempDir: filepath.Join(dir, disk.TempDir), HotCacheSize: -1})
+	// A refresh is waited for, however slow the machine: the tests that
+	// expect a stale answer make the upstream fail, not dawdle.
+	e.cache, err = pull.New(pull.Config{Store: st, TempDir: filepath.Join(dir, disk.TempDir), HotCacheSize: -1, StaleGrace: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -51,11 +51,11 @@ func New(cfg Config) (*Handler, error) {
 		log:         cfg.Logger,
 		def:         NormalizeRegistry(cfg.DefaultRegistry),
 		clients:     map[string]*client{},
-		ttl:         cmp(cfg.ManifestTTL, DefaultManifestTTL),
-		maxBlob:     cmp(cfg.MaxBlobSize, DefaultMaxBlobSize),
-		maxManifest: cmp(cfg.MaxManifestSize, DefaultMaxManifestSize),
-		maxTagsList: cmp(cfg.MaxTagsListSize, DefaultMaxTagsListSize),
-		maxPageSize: cmp(cfg.MaxPageSize, DefaultMaxPageSize),
+		ttl:         orDefault(cfg.ManifestTTL, DefaultManifestTTL),
+		maxBlob:     orDefault(cfg.MaxBlobSize, DefaultMaxBlobSize),
+		maxManifest: orDefault(cfg.MaxManifestSize, DefaultMaxManifestSize),
+		maxTagsList: orDefault(cfg.MaxTagsListSize, DefaultMaxTagsListSize),
+		maxPageSize: orDefault(cfg.MaxPageSize, DefaultMaxPageSize),
 	}
 	if h.def == "" {
 		h.def = DockerHub
@@ -82,8 +82,8 @@ func New(cfg Config) (*Handler, error) {
 	return h, nil
 }
 
-// cmp returns v, or def when v is zero.
-func cmp[T int | int64 | time.Duration](v, def T) T {
+// orDefault returns v, or def when v is zero.
+func orDefault[T int | int64 | time.Duration](v, def T) T {
 	if v == 0 {
 		return def
 	}

@@ -281,3 +281,21 @@ func TestParseChallenges(t *testing.T) {
 		t.Errorf("got %+v", got[1])
 	}
 }
+
+// FuzzUpstreamAnswers feeds what an upstream registry controls (a tags
+// list's Link header, a manifest's bytes and Content-Type) to their
+// parsers: a next page never leaves the repository's tags list, and every
+// manifest gets a media type.
+func FuzzUpstreamAnswers(f *testing.F) {
+	f.Add(`</v2/library/a/tags/list?n=2&last=b>; rel="next"`, `{"schemaVersion":2,"manifests":[]}`, "application/vnd.oci.image.index.v1+json")
+	f.Add(`<https://evil.example/v2/library/a/tags/list?last=b>; rel="next"`, `{"schemaVersion":1,"signatures":[]}`, "")
+	f.Add(`</v2/library/a/../b/tags/list?x>;rel="next", <x>; rel="prev"`, `not json`, "text/plain; charset=utf-8")
+	f.Fuzz(func(t *testing.T, link, manifest, contentType string) {
+		if next := nextPage(link, "library/a"); next != "" && !strings.HasPrefix(next, "/v2/library/a/tags/list?") {
+			t.Fatalf("%q: next page %q leaves the tags list", link, next)
+		}
+		if mt := mediaTypeOf([]byte(manifest), contentType); mt == "" {
+			t.Fatalf("no media type for %q", manifest)
+		}
+	})
+}

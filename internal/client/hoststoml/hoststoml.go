@@ -99,9 +99,8 @@ func Parse(data []byte) (*File, error) {
 		s = strings.ReplaceAll(s, "\r\n", "\n")
 	}
 	f.final = s == "" || strings.HasSuffix(s, "\n")
-	s = strings.TrimSuffix(s, "\n")
 	if s != "" {
-		f.lines = strings.Split(s, "\n")
+		f.lines = strings.Split(strings.TrimSuffix(s, "\n"), "\n")
 	}
 	for i, l := range f.lines {
 		if strings.HasPrefix(strings.TrimSpace(l), "[host") && !hostPrefixRE.MatchString(l) {

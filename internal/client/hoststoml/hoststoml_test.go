@@ -149,3 +149,30 @@ func TestHosts(t *testing.T) {
 		t.Errorf("got %+v", got)
 	}
 }
+
+// FuzzUseMirror checks that any hosts.toml that parses comes back byte for
+// byte, and that a mirror added to it is its first host.
+func FuzzUseMirror(f *testing.F) {
+	f.Add("server = \"https://registry-1.docker.io\"\n[host.\"https://a.example\"]\n  capabilities = [\"pull\"]\n")
+	f.Add("[host.'x']\r\n[host.\"y\".header]\r\n")
+	f.Add("")
+	f.Fuzz(func(t *testing.T, in string) {
+		f, err := Parse([]byte(in))
+		if err != nil {
+			return
+		}
+		if !strings.Contains(in, "\r") && string(f.Bytes()) != in {
+			t.Fatalf("round trip: got %q, want %q", f.Bytes(), in)
+		}
+		if _, err := f.UseMirror("docker.io", "https://m.example"); err != nil {
+			return
+		}
+		g, err := Parse(f.Bytes())
+		if err != nil {
+			t.Fatalf("after UseMirror, the file does not parse: %v\n%s", err, f.Bytes())
+		}
+		if h := g.Hosts(); len(h) == 0 || h[0].URL != "https://m.example" {
+			t.Fatalf("after UseMirror the mirror is not first: %+v\n%s", h, f.Bytes())
+		}
+	})
+}

@@ -147,3 +147,36 @@ location = "m.example/docker.io"
 		})
 	}
 }
+
+// FuzzUseMirror checks that any registries.conf that parses comes back
+// byte for byte, and that a mirror added to it is the registry's first.
+func FuzzUseMirror(f *testing.F) {
+	f.Add("unqualified-search-registries = [\"docker.io\"]\n[[registry]]\nprefix = \"docker.io\"\nlocation = \"docker.io\"\n[[registry.mirror]]\nlocation = \"a.example\"\n")
+	f.Add("[[registry]]\nlocation = 'docker.io' # hub\n[aliases]\n")
+	f.Add("")
+	f.Fuzz(func(t *testing.T, in string) {
+		f, err := Parse([]byte(in))
+		if err != nil {
+			return
+		}
+		if !strings.Contains(in, "\r") && string(f.Bytes()) != in {
+			t.Fatalf("round trip: got %q, want %q", f.Bytes(), in)
+		}
+		if _, err := f.UseMirror("docker.io", "https://m.example"); err != nil {
+			return
+		}
+		g, err := Parse(f.Bytes())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range g.Registries() {
+			if r.matches("docker.io") {
+				if len(r.Mirrors) == 0 || r.Mirrors[0].Location != "m.example/docker.io" {
+					t.Fatalf("the mirror is not first: %+v\n%s", r, f.Bytes())
+				}
+				return
+			}
+		}
+		t.Fatalf("no docker.io table after UseMirror:\n%s", f.Bytes())
+	})
+}

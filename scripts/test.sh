@@ -31,6 +31,20 @@ if ! /usr/bin/python3 -c 'import venv, ensurepip' 2>/dev/null || ! ls /usr/share
 	apt-get install -y -qq python3-venv python3-pip python3-pip-whl python3-setuptools-whl >/dev/null
 fi
 # --- end PyPI mirror ---
+# --- OCI registry mirror (internal/oci) ---
+# Debian's docker-registry is the real upstream registry of the end-to-end
+# tests; skopeo and podman (which pulls as root) are the real clients.
+oci_missing=()
+command -v docker-registry >/dev/null || oci_missing+=(docker-registry)
+command -v skopeo >/dev/null || oci_missing+=(skopeo)
+command -v podman >/dev/null || oci_missing+=(podman)
+if ((${#oci_missing[@]})); then
+	echo "test.sh: installing ${oci_missing[*]}" >&2
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq >/dev/null
+	apt-get install -y -qq "${oci_missing[@]}" >/dev/null
+fi
+# --- end of the OCI registry mirror block ---
 
 # shellcheck source=../.ci/redis.sh
 source .ci/redis.sh

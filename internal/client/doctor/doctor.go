@@ -1,7 +1,7 @@
 // Package doctor checks a machine's Go module download setup: the go
 // command's environment (GOPROXY, GOSUMDB, GOPRIVATE and friends), the
 // reachability and abilities of every proxy in the GOPROXY chain, and the
-// Docker and pip mirror settings when they exist. Every failed check comes
+// Docker, containerd, podman, pip and npm mirror settings when they exist. Every failed check comes
 // with a concrete fix.
 package doctor
 
@@ -19,6 +19,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -27,10 +28,12 @@ import (
 
 	"github.com/gomirror/gomirror/internal/client/dockerconf"
 	"github.com/gomirror/gomirror/internal/client/goenv"
+	"github.com/gomirror/gomirror/internal/client/hoststoml"
 	"github.com/gomirror/gomirror/internal/client/npmrc"
 	"github.com/gomirror/gomirror/internal/client/pipconf"
 	"github.com/gomirror/gomirror/internal/client/probes"
 	"github.com/gomirror/gomirror/internal/client/proxychain"
+	"github.com/gomirror/gomirror/internal/client/registriesconf"
 )
 
 // Status is the outcome of one check.
@@ -77,6 +80,10 @@ type Options struct {
 	ResolvConf string
 	// DockerConfig, PipConfig and NpmConfig are checked when they exist.
 	DockerConfig, PipConfig, NpmConfig string
+	// ContainerdHostsDir is containerd's certs.d directory, whose
+	// <registry>/hosts.toml files are checked; PodmanConfig is podman's
+	// registries.conf. Each is checked when it exists; "" skips it.
+	ContainerdHostsDir, PodmanConfig string
 	// Module is the module every proxy should serve; zero means
 	// probes.Known().
 	Module module.Version
@@ -126,6 +133,8 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		}
 	}
 	d.checkDocker()
+	d.checkContainerd()
+	d.checkPodman()
 	d.checkPip()
 	d.checkNpm()
 	r := &Report{Checks: d.checks, OK: true}
@@ -525,6 +534,98 @@ func (d *doctor) checkDocker() {
 		default:
 			d.add("docker", "registry-mirrors", OK, m, "")
 		}
+	}
+}
+
+func (d *doctor) checkContainerd() {
+	dir := d.opts.ContainerdHostsDir
+	if dir == "" {
+		return
+	}
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return
+	}
+	if err != nil {
+		d.add("containerd", "hosts.toml", Warn, "cannot read "+dir+": "+err.Error(), "run gomirror doctor as a user who can read it")
+		return
+	}
+	for _, e := range entries {
+		file := dir + string(os.PathSeparator) + e.Name() + string(os.PathSeparator) + "hosts.toml"
+		data, ok, err := readIfExists(file)
+		switch {
+		case !e.IsDir() || (!ok && err == nil):
+			continue
+		case err != nil:
+			d.add("containerd", e.Name(), Warn, "cannot read "+file+": "+err.Error(), "run gomirror doctor as a user who can read it")
+			continue
+		}
+		f, err := hoststoml.Parse(data)
+		if err != nil {
+			d.add("containerd", e.Name(), Fail, file+": "+err.Error(), "fix "+file+" (or gomirror restore containerd)")
+			continue
+		}
+		hosts := f.Hosts()
+		if len(hosts) == 0 {
+			d.add("containerd", e.Name(), Info, file+" lists no mirror host", "")
+			continue
+		}
+		for _, h := range hosts {
+			u, err := url.Parse(h.URL)
+			caps := h.Capabilities
+			switch {
+			case err != nil || (u.Scheme != "" && u.Scheme != "https" && u.Scheme != "http"):
+				d.add("containerd", e.Name(), Fail, fmt.Sprintf("%s: malformed host %q", file, h.URL), `use a full URL: [host."https://mirror.example"]`)
+			case caps != nil && (!slices.Contains(caps, "pull") || !slices.Contains(caps, "resolve")):
+				d.add("containerd", e.Name(), Warn, fmt.Sprintf("%s: host %s has capabilities %v: without pull and resolve containerd does not pull tags through it", file, h.URL, caps),
+					`capabilities = ["pull", "resolve"]`)
+			default:
+				d.add("containerd", e.Name(), OK, "mirror "+h.URL, "")
+			}
+		}
+	}
+}
+
+func (d *doctor) checkPodman() {
+	file := d.opts.PodmanConfig
+	data, ok, err := readIfExists(file)
+	if err != nil {
+		d.add("podman", "registries.conf", Warn, "cannot read "+file+": "+err.Error(), "run gomirror doctor as a user who can read it")
+		return
+	}
+	if !ok {
+		return
+	}
+	f, err := registriesconf.Parse(data)
+	if err != nil {
+		d.add("podman", "registries.conf", Fail, file+": "+err.Error(), "see containers-registries.conf(5)")
+		return
+	}
+	found := false
+	for _, r := range f.Registries() {
+		name := r.Prefix
+		if name == "" {
+			name = r.Location
+		}
+		for _, m := range r.Mirrors {
+			found = true
+			switch {
+			case m.Location == "":
+				d.add("podman", name, Fail, file+": a [[registry.mirror]] of "+name+" has no location", `location = "mirror.example/`+name+`"`)
+			case strings.Contains(m.Location, "://"):
+				d.add("podman", name, Fail, fmt.Sprintf("%s: mirror location %q has a scheme, which podman does not accept", file, m.Location),
+					"drop the scheme; for plain http add insecure = true (or gomirror use podman URL)")
+			default:
+				detail := "mirror " + m.Location
+				if m.Insecure {
+					detail += " (plain http allowed)"
+				}
+				d.add("podman", name, OK, detail, "")
+			}
+		}
+	}
+	if !found {
+		d.add("podman", "registries.conf", Info, file+" lists no registry mirror", "")
 	}
 }
 

@@ -1,5 +1,6 @@
-// Package switcher points the go command, Docker, pip, uv and npm at a mirror
-// (`gomirror use`) and puts back exactly what was there before
+// Package switcher points the go command, Docker, containerd, podman, pip,
+// uv and npm at a mirror (`gomirror use`) and puts back exactly what was
+// there before
 // (`gomirror restore`).
 //
 // Before it first changes a file, the switcher saves the file's bytes (or
@@ -23,15 +24,29 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/gomirror/gomirror/internal/client/dockerconf"
 	"github.com/gomirror/gomirror/internal/client/goenv"
+	"github.com/gomirror/gomirror/internal/client/hoststoml"
 	"github.com/gomirror/gomirror/internal/client/mirrors"
 	"github.com/gomirror/gomirror/internal/client/npmrc"
 	"github.com/gomirror/gomirror/internal/client/pipconf"
+	"github.com/gomirror/gomirror/internal/client/registriesconf"
 )
+
+// The container clients' targets: containerd's hosts.toml for one
+// registry, and podman's registries.conf.
+const (
+	Containerd mirrors.Target = "containerd"
+	Podman     mirrors.Target = "podman"
+)
+
+// DefaultRegistry is the registry that containerd and podman mirrors are
+// set for when UseOptions.Registry is empty.
+const DefaultRegistry = "docker.io"
 
 // Switcher changes and restores tool configuration. Getenv, Go and Out are
 // required; HTTP nil means http.DefaultClient. Not safe for concurrent use:
@@ -58,6 +73,9 @@ type UseOptions struct {
 	// File overrides the configuration file (docker, pip, npm); "" means
 	// the tool's default.
 	File string
+	// Registry is the registry to mirror (containerd, podman); "" means
+	// docker.io.
+	Registry string
 	// Private, when not nil, is the new GOPRIVATE (go only).
 	Private *string
 	// DryRun prints the change without making it.
@@ -144,6 +162,24 @@ func DefaultFile(target mirrors.Target, getenv func(string) string) (string, err
 		return f, nil
 	case mirrors.Uv:
 		return uvDefaultFile(getenv)
+	case Containerd:
+		return ContainerdHostsFile(DefaultRegistry, getenv), nil
+	case Podman:
+		if f := getenv("CONTAINERS_REGISTRIES_CONF"); f != "" {
+			return f, nil
+		}
+		if os.Geteuid() == 0 {
+			return "/etc/containers/registries.conf", nil
+		}
+		home, err := homeDir(getenv)
+		if err != nil {
+			return "", err
+		}
+		base := getenv("XDG_CONFIG_HOME")
+		if !filepath.IsAbs(base) {
+			base = filepath.Join(home, ".config")
+		}
+		return filepath.Join(base, "containers", "registries.conf"), nil
 	case mirrors.Npm:
 		for _, k := range []string{"NPM_CONFIG_USERCONFIG", "npm_config_userconfig"} {
 			if f := getenv(k); f != "" {
@@ -157,6 +193,22 @@ func DefaultFile(target mirrors.Target, getenv func(string) string) (string, err
 		return filepath.Join(home, ".npmrc"), nil
 	}
 	return "", nil
+}
+
+// ContainerdHostsDir returns containerd's registry configuration
+// directory: $GOMIRROR_CONTAINERD_CERTS_D, or /etc/containerd/certs.d
+// (where containerd's CRI config_path usually points).
+func ContainerdHostsDir(getenv func(string) string) string {
+	if d := getenv("GOMIRROR_CONTAINERD_CERTS_D"); d != "" {
+		return d
+	}
+	return "/etc/containerd/certs.d"
+}
+
+// ContainerdHostsFile returns the hosts.toml of registry under
+// ContainerdHostsDir.
+func ContainerdHostsFile(registry string, getenv func(string) string) string {
+	return filepath.Join(ContainerdHostsDir(getenv), registry, "hosts.toml")
 }
 
 // resolvePath makes file absolute and follows symbolic links, so gomirror
@@ -181,7 +233,20 @@ func (s *Switcher) Use(ctx context.Context, opts UseOptions) error {
 	if opts.Private != nil {
 		return errors.New("--private applies to the go target only")
 	}
+	registry := opts.Registry
+	switch {
+	case opts.Target != Containerd && opts.Target != Podman && registry != "":
+		return errors.New("--registry applies to the containerd and podman targets only")
+	case registry == "":
+		registry = DefaultRegistry
+	}
 	file := opts.File
+	if file == "" && opts.Target == Containerd {
+		if err := hoststoml.CheckRegistry(registry); err != nil {
+			return fmt.Errorf("use containerd: %w", err)
+		}
+		file = ContainerdHostsFile(registry, s.Getenv)
+	}
 	if file == "" {
 		var err error
 		if file, err = DefaultFile(opts.Target, s.Getenv); err != nil {
@@ -233,6 +298,34 @@ func (s *Switcher) Use(ctx context.Context, opts UseOptions) error {
 	case mirrors.Uv:
 		if updated, notes, err = useUv(old, opts.Mirror, s.Getenv); err != nil {
 			return fmt.Errorf("use uv: %s: %w", file, err)
+		}
+	case Containerd:
+		f, err := hoststoml.Parse(old)
+		if err != nil {
+			return fmt.Errorf("use containerd: %s: %w", file, err)
+		}
+		changed, err := f.UseMirror(registry, opts.Mirror)
+		if err != nil {
+			return fmt.Errorf("use containerd: %s: %w", file, err)
+		}
+		if changed {
+			updated = f.Bytes()
+		}
+		notes = append(notes, "containerd reads "+file+" when config_path in its CRI registry configuration names "+filepath.Dir(filepath.Dir(file))+` ([plugins."io.containerd.grpc.v1.cri".registry] config_path); ctr needs --hosts-dir `+filepath.Dir(filepath.Dir(file)))
+	case Podman:
+		f, err := registriesconf.Parse(old)
+		if err != nil {
+			return fmt.Errorf("use podman: %s: %w", file, err)
+		}
+		changed, err := f.UseMirror(registry, opts.Mirror)
+		if err != nil {
+			return fmt.Errorf("use podman: %s: %w", file, err)
+		}
+		if changed {
+			updated = f.Bytes()
+		}
+		if v := s.Getenv("CONTAINERS_REGISTRIES_CONF"); v != "" && v != file {
+			notes = append(notes, "warning: CONTAINERS_REGISTRIES_CONF="+v+" is set in the environment: podman reads that file instead")
 		}
 	case mirrors.Npm:
 		f := npmrc.Parse(old)
@@ -380,9 +473,11 @@ func (s *Switcher) Restore(ctx context.Context, target mirrors.Target, file stri
 		// gomirror's own directory goes too when nothing else is in it.
 		os.Remove(filepath.Dir(sf))
 	}
-	// Directories gomirror created, deepest first, now that the state file
-	// (which may have lived in one of them) is gone. Only empty ones go.
-	for _, e := range restored {
+	// Directories gomirror created, deepest first and the latest change's
+	// first (an earlier change may have created their parent), now that
+	// the state file (which may have lived in one of them) is gone. Only
+	// empty ones go.
+	for _, e := range slices.Backward(restored) {
 		if e.Existed {
 			continue
 		}

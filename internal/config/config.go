@@ -52,6 +52,7 @@ type Config struct {
 	Golang GolangConfig
 	Vuln   VulnConfig
 	PyPI   PyPIConfig
+	OCI    OCIConfig
 	// Policy decides which module versions may be served; set only in
 	// the configuration file, under "policy".
 	Policy policy.Config
@@ -84,6 +85,7 @@ func Default(getenv func(string) string) Config {
 		Golang: defaultGolang(),
 		Vuln:   defaultVuln(),
 		PyPI:   defaultPyPI(),
+		OCI:    defaultOCI(),
 	}
 }
 
@@ -119,6 +121,7 @@ func (c *Config) settings() []setting {
 		c.golangSettings(),
 		c.vulnSettings(),
 		c.pypiSettings(),
+		c.ociSettings(),
 	} {
 		all = append(all, group...)
 	}
@@ -366,6 +369,7 @@ func (c *Config) Validate() error {
 		c.Golang.validate,
 		c.Vuln.validate,
 		c.PyPI.validate,
+		c.OCI.validate,
 		c.validatePolicy,
 	} {
 		if err := validate(); err != nil {

@@ -16,6 +16,9 @@ type route struct {
 	// methods other than GET and HEAD that the handler answers itself,
 	// in its protocol's error format.
 	methods []string
+	// anyMethod hands every method to the handler, whose protocol has its
+	// own answer to a push or a delete.
+	anyMethod bool
 }
 
 // router dispatches a request by its path: the operations endpoints, then
@@ -54,7 +57,7 @@ func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if ro := rt.find(p); ro != nil {
-		if !getOrHead(w, r, ro.methods) {
+		if !ro.anyMethod && !getOrHead(w, r, ro.methods) {
 			return
 		}
 		ro.handler.ServeHTTP(w, r)

@@ -200,6 +200,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, env []string)
 		}
 		rt.routes = append(rt.routes, route{prefix: pypi.Prefix, ecosystem: "pypi", handler: ph})
 	}
+	if cfg.OCI.Enabled {
+		oh, err := newOCI(cfg, cache, client, log)
+		if err != nil {
+			s.Close()
+			return nil, err
+		}
+		rt.routes = append(rt.routes, route{prefix: "/v2/", ecosystem: "oci", handler: oh, anyMethod: true})
+	}
 	var vulns policy.Vulns
 	if cfg.Vuln.Enabled {
 		vh, err := newVuln(cfg, cache, httpUp, gp, log, reg)

@@ -1,0 +1,44 @@
+package server
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+
+	"github.com/gomirror/gomirror/internal/config"
+	"github.com/gomirror/gomirror/internal/oci"
+	"github.com/gomirror/gomirror/internal/pull"
+)
+
+// newOCI builds the OCI registry mirror. Credentials for the upstream
+// registries come from the Docker config file that --oci-auth-file names.
+func newOCI(cfg config.Config, cache *pull.Cache, client *http.Client, log *slog.Logger) (*oci.Handler, error) {
+	ocfg := oci.Config{
+		Cache:           cache,
+		DefaultRegistry: cfg.OCI.DefaultRegistry,
+		ManifestTTL:     cfg.OCI.ManifestTTL,
+		MaxBlobSize:     cfg.OCI.MaxBlobSize,
+		HTTP:            client,
+		Logger:          log,
+	}
+	for _, r := range cfg.OCI.RegistryList() {
+		ocfg.Registries = append(ocfg.Registries, oci.Registry{Host: r[0], URL: r[1]})
+	}
+	if cfg.OCI.AuthFile != "" {
+		data, err := os.ReadFile(cfg.OCI.AuthFile)
+		if err != nil {
+			return nil, fmt.Errorf("oci-auth-file: %w", err)
+		}
+		creds, err := oci.ParseDockerConfig(data)
+		if err != nil {
+			return nil, fmt.Errorf("oci-auth-file: %s: %w", cfg.OCI.AuthFile, err)
+		}
+		ocfg.ApplyCredentials(creds)
+	}
+	h, err := oci.New(ocfg)
+	if err != nil {
+		return nil, fmt.Errorf("oci: %w", err)
+	}
+	return h, nil
+}

@@ -123,7 +123,7 @@ func (h *Handler) packumentArtifact(name string, ttl time.Duration) *pull.Artifa
 		Name:        "npm/packuments/" + name,
 		ContentType: jsonType,
 		TTL:         ttl,
-		MaxSize:     h.cfg.MaxPackumentSize + maxHeaderLine,
+		MaxSize:     h.cfg.MaxPackumentSize,
 		Fetch: func(ctx context.Context, prev io.Reader) (io.ReadCloser, error) {
 			return h.fetchPackument(ctx, name, prev)
 		},
@@ -187,7 +187,7 @@ func (h *Handler) parsed(name string, e *pull.Entry) (*packument, error) {
 			return v.(*packument), nil
 		}
 	}
-	data, err := io.ReadAll(io.LimitReader(e.Body, h.cfg.MaxPackumentSize+maxHeaderLine+1))
+	data, err := io.ReadAll(io.LimitReader(e.Body, h.cfg.MaxPackumentSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("reading the stored packument of %s: %w", name, err)
 	}

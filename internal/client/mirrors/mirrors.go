@@ -19,10 +19,13 @@ const (
 	Docker Target = "docker"
 	Pip    Target = "pip"
 	Npm    Target = "npm"
+	// Pnpm and Yarn read npm registries: they take the npm URL of a preset.
+	Pnpm Target = "pnpm"
+	Yarn Target = "yarn"
 )
 
 // Targets lists every target in the order the CLI shows them.
-var Targets = []Target{Go, Docker, Pip, Npm}
+var Targets = []Target{Go, Docker, Pip, Npm, Pnpm, Yarn}
 
 // ParseTarget returns the target called name, or an error naming the valid
 // ones.
@@ -31,7 +34,7 @@ func ParseTarget(name string) (Target, error) {
 	if slices.Contains(Targets, t) {
 		return t, nil
 	}
-	return "", fmt.Errorf("unknown target %q (want one of go, docker, pip, npm)", name)
+	return "", fmt.Errorf("unknown target %q (want one of go, docker, pip, npm, pnpm, yarn)", name)
 }
 
 // Preset is a well-known mirror operator and the URL it serves for each
@@ -152,7 +155,7 @@ func Lookup(name string) (p Preset, ok bool) {
 // dropped, as the go command does.
 func Resolve(target Target, mirror string) (string, error) {
 	if p, ok := Lookup(mirror); ok {
-		u, ok := p.URLs[target]
+		u, ok := p.URLs[presetTarget(target)]
 		if !ok {
 			return "", fmt.Errorf("preset %s has no %s mirror (presets for %s: %s)", p.Name, target, target, strings.Join(Names(target), ", "))
 		}
@@ -199,11 +202,20 @@ func CheckURL(target Target, raw string) (string, error) {
 	return raw, nil
 }
 
+// presetTarget is the target whose preset URL target uses: pnpm and yarn
+// use npm registries.
+func presetTarget(target Target) Target {
+	if target == Pnpm || target == Yarn {
+		return Npm
+	}
+	return target
+}
+
 // Names returns the names of the presets that serve target.
 func Names(target Target) []string {
 	var names []string
 	for _, p := range Presets() {
-		if _, ok := p.URLs[target]; ok {
+		if _, ok := p.URLs[presetTarget(target)]; ok {
 			names = append(names, p.Name)
 		}
 	}

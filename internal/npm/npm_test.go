@@ -18,19 +18,19 @@ import (
 )
 
 type version struct {
-	Name    string            `json:"name"`
-	Version string            `json:"version"`
-	CPU     []string          `json:"cpu"`
-	OS      []string          `json:"os"`
-	Engines map[string]string `json:"engines"`
-	Readme  *string           `json:"readme"`
-	HasInstallScript bool     `json:"hasInstallScript"`
-	Dist    struct {
-		Tarball      string            `json:"tarball"`
-		Integrity    string            `json:"integrity"`
-		Shasum       string            `json:"shasum"`
+	Name             string            `json:"name"`
+	Version          string            `json:"version"`
+	CPU              []string          `json:"cpu"`
+	OS               []string          `json:"os"`
+	Engines          map[string]string `json:"engines"`
+	Readme           *string           `json:"readme"`
+	HasInstallScript bool              `json:"hasInstallScript"`
+	Dist             struct {
+		Tarball      string                        `json:"tarball"`
+		Integrity    string                        `json:"integrity"`
+		Shasum       string                        `json:"shasum"`
 		Signatures   []struct{ Keyid, Sig string } `json:"signatures"`
-		Attestations json.RawMessage   `json:"attestations"`
+		Attestations json.RawMessage               `json:"attestations"`
 	} `json:"dist"`
 }
 

@@ -314,7 +314,9 @@ func newMirror(t testing.TB, cfg Config) *mirror {
 	t.Cleanup(func() { st.Close() })
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
-	cache, err := pull.New(pull.Config{Store: st, TempDir: path.Join(dir, ".tmp"), Logger: log})
+	// A long stale grace: a slow refresh on a busy machine must not turn
+	// into a stale answer that a test does not expect.
+	cache, err := pull.New(pull.Config{Store: st, TempDir: path.Join(dir, ".tmp"), Logger: log, StaleGrace: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,8 @@
 package npm
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -252,13 +254,49 @@ func (h *Handler) servePackument(w http.ResponseWriter, r *http.Request, name st
 		return err
 	}
 	defer e.Body.Close()
-	data, err := h.rendered(form, name, base, e, func(p *packument) ([]byte, error) { return p.render(base, abbreviated) })
+	render := func(p *packument) ([]byte, error) { return p.render(base, abbreviated) }
+	w.Header().Set("Vary", "Accept, Accept-Encoding")
+	if acceptsGzip(r) {
+		data, err := h.rendered(form+"+gzip", name, base, e, func(p *packument) ([]byte, error) {
+			plain, err := render(p)
+			if err != nil {
+				return nil, err
+			}
+			return gzipBytes(plain), nil
+		})
+		if err != nil {
+			return err
+		}
+		w.Header().Set("Content-Encoding", "gzip")
+		h.serveRendered(w, r, ctype, data, form+"-gz", base, e)
+		return nil
+	}
+	data, err := h.rendered(form, name, base, e, render)
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Vary", "Accept")
 	h.serveRendered(w, r, ctype, data, form, base, e)
 	return nil
+}
+
+// acceptsGzip reports whether r's client takes a gzip-encoded answer.
+func acceptsGzip(r *http.Request) bool {
+	for part := range strings.SplitSeq(r.Header.Get("Accept-Encoding"), ",") {
+		coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if strings.EqualFold(strings.TrimSpace(coding), "gzip") {
+			return strings.ReplaceAll(strings.TrimSpace(params), " ", "") != "q=0"
+		}
+	}
+	return false
+}
+
+// gzipBytes compresses data; packuments shrink about tenfold.
+func gzipBytes(data []byte) []byte {
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed) // A valid level: cannot fail.
+	zw.Write(data)                                     // Writes to memory: cannot fail.
+	zw.Close()
+	return buf.Bytes()
 }
 
 // rendered returns what render makes of e, name's stored packument, for

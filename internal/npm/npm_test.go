@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"io"
 	"io/fs"
 	"net/http"
 	"strings"
@@ -125,6 +126,40 @@ func TestPackuments(t *testing.T) {
 		t.Errorf("upstream got %d packument requests, want 1 for both forms", n)
 	}
 
+	t.Run("gzip", func(t *testing.T) {
+		raw := &http.Client{Transport: &http.Transport{DisableCompression: true}}
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, m.srv.URL+"/npm/left-pad", nil)
+		req.Header.Set("Accept", abbreviatedType)
+		resp, err := raw.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plain, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil || resp.Header.Get("Content-Encoding") != "" || !json.Valid(plain) {
+			t.Fatalf("without Accept-Encoding: Content-Encoding %q, valid JSON %v", resp.Header.Get("Content-Encoding"), json.Valid(plain))
+		}
+		req.Header.Set("Accept-Encoding", "gzip, deflate")
+		resp, err = raw.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if resp.Header.Get("Content-Encoding") != "gzip" {
+			t.Fatalf("Content-Encoding %q, want gzip", resp.Header.Get("Content-Encoding"))
+		}
+		zr, err := gzip.NewReader(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(zr)
+		if err != nil || !bytes.Equal(got, plain) {
+			t.Errorf("gzip answer decodes to %d bytes (%v), want the %d of the plain one", len(got), err, len(plain))
+		}
+		if !strings.Contains(resp.Header.Get("Vary"), "Accept-Encoding") {
+			t.Errorf("Vary %q", resp.Header.Get("Vary"))
+		}
+	})
 	t.Run("version and tag", func(t *testing.T) {
 		for _, spec := range []string{"1.0.0", "latest"} {
 			resp, data := m.get(t, "/npm/left-pad/"+spec)

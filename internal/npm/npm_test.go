@@ -12,6 +12,7 @@ import (
 	"io"
 	"io/fs"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -690,7 +691,7 @@ func TestConfig(t *testing.T) {
 func TestParseScopes(t *testing.T) {
 	dir := t.TempDir()
 	file := dir + "/token"
-	if err := writeFile(file, "from-file\n"); err != nil {
+	if err := os.WriteFile(file, []byte("from-file\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	env := map[string]string{

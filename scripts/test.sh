@@ -45,6 +45,15 @@ if ((${#oci_missing[@]})); then
 	apt-get install -y -qq "${oci_missing[@]}" >/dev/null
 fi
 # --- end of the OCI registry mirror block ---
+# --- npm mirror: the real npm client (internal/npm's end-to-end test and the
+# npm benchmark). Debian's nodejs package brings npm with it.
+if ! command -v npm >/dev/null; then
+	echo "test.sh: installing nodejs and npm" >&2
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq >/dev/null
+	apt-get install -y -qq nodejs npm >/dev/null
+fi
+# --- end npm mirror
 
 # shellcheck source=../.ci/redis.sh
 source .ci/redis.sh

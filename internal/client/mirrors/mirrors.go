@@ -20,10 +20,17 @@ const (
 	Pip    Target = "pip"
 	Uv     Target = "uv"
 	Npm    Target = "npm"
+	// Pnpm and Yarn read npm registries: they take the npm URL of a preset.
+	Pnpm Target = "pnpm"
+	Yarn Target = "yarn"
+	// Containerd and Podman pull images: they take the docker URL of a
+	// preset.
+	Containerd Target = "containerd"
+	Podman     Target = "podman"
 )
 
 // Targets lists every target in the order the CLI shows them.
-var Targets = []Target{Go, Docker, Pip, Uv, Npm}
+var Targets = []Target{Go, Docker, Containerd, Podman, Pip, Uv, Npm, Pnpm, Yarn}
 
 // ParseTarget returns the target called name, or an error naming the valid
 // ones.
@@ -32,7 +39,7 @@ func ParseTarget(name string) (Target, error) {
 	if slices.Contains(Targets, t) {
 		return t, nil
 	}
-	return "", fmt.Errorf("unknown target %q (want one of go, docker, pip, uv, npm)", name)
+	return "", fmt.Errorf("unknown target %q (want one of go, docker, containerd, podman, pip, uv, npm, pnpm, yarn)", name)
 }
 
 // Preset is a well-known mirror operator and the URL it serves for each
@@ -201,10 +208,16 @@ func CheckURL(target Target, raw string) (string, error) {
 }
 
 // presetTarget is the target whose preset URLs target uses: uv reads the
-// same simple indexes as pip.
+// same simple indexes as pip, pnpm and yarn use npm registries, and
+// containerd and podman pull what docker pulls.
 func presetTarget(target Target) Target {
-	if target == Uv {
+	switch target {
+	case Uv:
 		return Pip
+	case Pnpm, Yarn:
+		return Npm
+	case Containerd, Podman:
+		return Docker
 	}
 	return target
 }

@@ -108,3 +108,31 @@ func (f *File) findAfter(key string, from int) int {
 	}
 	return -1
 }
+
+// ScopedRegistries returns the scopes that the file routes to registries
+// of their own ("@corp:registry=URL" lines at the top level), by scope.
+func (f *File) ScopedRegistries() map[string]string {
+	out := map[string]string{}
+	for _, l := range f.lines {
+		t := strings.TrimSpace(l)
+		if strings.HasPrefix(t, "[") {
+			break
+		}
+		if t == "" || t[0] == '#' || t[0] == ';' {
+			continue
+		}
+		k, v, ok := strings.Cut(t, "=")
+		k = strings.TrimSpace(k)
+		scope, found := strings.CutSuffix(k, ":registry")
+		if ok && found && strings.HasPrefix(scope, "@") && len(scope) > 1 {
+			out[scope] = strings.TrimSpace(v)
+		}
+	}
+	return out
+}
+
+// ScopeKey returns the key that routes scope ("@corp", or "corp") to a
+// registry: "@corp:registry".
+func ScopeKey(scope string) string {
+	return "@" + strings.TrimPrefix(scope, "@") + ":registry"
+}

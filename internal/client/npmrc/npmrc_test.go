@@ -1,6 +1,9 @@
 package npmrc
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestSet(t *testing.T) {
 	const r = "https://m.example/"
@@ -48,4 +51,19 @@ func FuzzSet(f *testing.F) {
 			t.Fatalf("second Set on %q changed it", s)
 		}
 	})
+}
+
+func TestScopedRegistries(t *testing.T) {
+	f := Parse([]byte("registry=https://r/\n@corp:registry = https://npm.corp/\n; @x:registry=https://c/\n@a:registry=https://a/\n//npm.corp/:_authToken=${TOKEN}\n[s]\n@b:registry=https://b/\n"))
+	got := f.ScopedRegistries()
+	want := map[string]string{"@corp": "https://npm.corp/", "@a": "https://a/"}
+	if len(got) != len(want) || got["@corp"] != want["@corp"] || got["@a"] != want["@a"] {
+		t.Errorf("got %v, want %v", got, want)
+	}
+	if f.Set(ScopeKey("corp"), "http://m/npm/"); f.ScopedRegistries()["@corp"] != "http://m/npm/" {
+		t.Errorf("after Set: %v", f.ScopedRegistries())
+	}
+	if !strings.Contains(string(f.Bytes()), "//npm.corp/:_authToken=${TOKEN}\n") {
+		t.Errorf("the token line changed: %q", f.Bytes())
+	}
 }

@@ -1,6 +1,6 @@
 // Package switcher points the go command, Docker, containerd, podman, pip,
-// uv and npm at a mirror (`gomirror use`) and puts back exactly what was
-// there before
+// uv, npm, pnpm and yarn at a mirror (`gomirror use`) and puts back exactly
+// what was there before
 // (`gomirror restore`).
 //
 // Before it first changes a file, the switcher saves the file's bytes (or
@@ -35,18 +35,8 @@ import (
 	"github.com/gomirror/gomirror/internal/client/npmrc"
 	"github.com/gomirror/gomirror/internal/client/pipconf"
 	"github.com/gomirror/gomirror/internal/client/registriesconf"
+	"github.com/gomirror/gomirror/internal/client/yarnrc"
 )
-
-// The container clients' targets: containerd's hosts.toml for one
-// registry, and podman's registries.conf.
-const (
-	Containerd mirrors.Target = "containerd"
-	Podman     mirrors.Target = "podman"
-)
-
-// DefaultRegistry is the registry that containerd and podman mirrors are
-// set for when UseOptions.Registry is empty.
-const DefaultRegistry = "docker.io"
 
 // Switcher changes and restores tool configuration. Getenv, Go and Out are
 // required; HTTP nil means http.DefaultClient. Not safe for concurrent use:
@@ -64,6 +54,17 @@ type Switcher struct {
 	Now func() time.Time
 }
 
+// The container clients' targets: containerd's hosts.toml for one
+// registry, and podman's registries.conf.
+const (
+	Containerd = mirrors.Containerd
+	Podman     = mirrors.Podman
+)
+
+// DefaultRegistry is the registry that containerd and podman mirrors are
+// set for when UseOptions.Registry is empty.
+const DefaultRegistry = "docker.io"
+
 // UseOptions says what `gomirror use` should do.
 type UseOptions struct {
 	// Target is the tool to switch.
@@ -73,11 +74,15 @@ type UseOptions struct {
 	// File overrides the configuration file (docker, pip, npm); "" means
 	// the tool's default.
 	File string
+	// Private, when not nil, is the new GOPRIVATE (go only).
+	Private *string
 	// Registry is the registry to mirror (containerd, podman); "" means
 	// docker.io.
 	Registry string
-	// Private, when not nil, is the new GOPRIVATE (go only).
-	Private *string
+	// Scopes are npm scopes ("@corp") whose packages should come from the
+	// mirror too, through their own "@corp:registry" setting (npm, pnpm,
+	// yarn only).
+	Scopes []string
 	// DryRun prints the change without making it.
 	DryRun bool
 }
@@ -191,6 +196,30 @@ func DefaultFile(target mirrors.Target, getenv func(string) string) (string, err
 			return "", err
 		}
 		return filepath.Join(home, ".npmrc"), nil
+	case mirrors.Pnpm:
+		if d := getenv("XDG_CONFIG_HOME"); filepath.IsAbs(d) {
+			return filepath.Join(d, "pnpm", "rc"), nil
+		}
+		home, err := homeDir(getenv)
+		if err != nil {
+			return "", err
+		}
+		switch runtime.GOOS {
+		case "windows":
+			if d := getenv("LOCALAPPDATA"); d != "" {
+				return filepath.Join(d, "pnpm", "config", "rc"), nil
+			}
+			return filepath.Join(home, "AppData", "Local", "pnpm", "config", "rc"), nil
+		case "darwin":
+			return filepath.Join(home, "Library", "Preferences", "pnpm", "rc"), nil
+		}
+		return filepath.Join(home, ".config", "pnpm", "rc"), nil
+	case mirrors.Yarn:
+		home, err := homeDir(getenv)
+		if err != nil {
+			return "", err
+		}
+		return filepath.Join(home, ".yarnrc.yml"), nil
 	}
 	return "", nil
 }
@@ -211,6 +240,21 @@ func ContainerdHostsFile(registry string, getenv func(string) string) string {
 	return filepath.Join(ContainerdHostsDir(getenv), registry, "hosts.toml")
 }
 
+// DefaultFiles returns every configuration file gomirror edits for target
+// when --file is not given: for yarn, both Yarn Berry's ~/.yarnrc.yml and
+// Yarn Classic's ~/.yarnrc, since either yarn may be the one installed;
+// for the others, DefaultFile's one file.
+func DefaultFiles(target mirrors.Target, getenv func(string) string) ([]string, error) {
+	f, err := DefaultFile(target, getenv)
+	if err != nil || f == "" {
+		return nil, err
+	}
+	if target == mirrors.Yarn {
+		return []string{f, filepath.Join(filepath.Dir(f), ".yarnrc")}, nil
+	}
+	return []string{f}, nil
+}
+
 // resolvePath makes file absolute and follows symbolic links, so gomirror
 // edits the file a link points at instead of replacing the link.
 func resolvePath(file string) (string, error) {
@@ -228,31 +272,66 @@ func resolvePath(file string) (string, error) {
 // options changes nothing.
 func (s *Switcher) Use(ctx context.Context, opts UseOptions) error {
 	if opts.Target == mirrors.Go {
+		if len(opts.Scopes) > 0 {
+			return errors.New("--scope applies to npm, pnpm and yarn only")
+		}
 		return s.useGo(ctx, opts)
 	}
 	if opts.Private != nil {
 		return errors.New("--private applies to the go target only")
 	}
-	registry := opts.Registry
-	switch {
-	case opts.Target != Containerd && opts.Target != Podman && registry != "":
-		return errors.New("--registry applies to the containerd and podman targets only")
-	case registry == "":
-		registry = DefaultRegistry
+	switch opts.Target {
+	case mirrors.Npm, mirrors.Pnpm, mirrors.Yarn:
+		for _, sc := range opts.Scopes {
+			if err := checkScope(sc); err != nil {
+				return err
+			}
+		}
+	default:
+		if len(opts.Scopes) > 0 {
+			return errors.New("--scope applies to npm, pnpm and yarn only")
+		}
 	}
-	file := opts.File
-	if file == "" && opts.Target == Containerd {
-		if err := hoststoml.CheckRegistry(registry); err != nil {
+	switch {
+	case opts.Target != Containerd && opts.Target != Podman && opts.Registry != "":
+		return errors.New("--registry applies to the containerd and podman targets only")
+	case opts.Registry == "" && (opts.Target == Containerd || opts.Target == Podman):
+		opts.Registry = DefaultRegistry
+	}
+	files := []string{opts.File}
+	switch {
+	case opts.File == "" && opts.Target == Containerd:
+		if err := hoststoml.CheckRegistry(opts.Registry); err != nil {
 			return fmt.Errorf("use containerd: %w", err)
 		}
-		file = ContainerdHostsFile(registry, s.Getenv)
-	}
-	if file == "" {
+		files = []string{ContainerdHostsFile(opts.Registry, s.Getenv)}
+	case opts.File == "":
 		var err error
-		if file, err = DefaultFile(opts.Target, s.Getenv); err != nil {
+		if files, err = DefaultFiles(opts.Target, s.Getenv); err != nil {
 			return err
 		}
 	}
+	for _, file := range files {
+		if err := s.useFile(opts, file); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkScope checks an npm scope given to --scope.
+func checkScope(scope string) error {
+	name := strings.TrimPrefix(scope, "@")
+	if name == "" || name[0] == '.' || name[0] == '_' || strings.ContainsFunc(name, func(r rune) bool {
+		return !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || strings.ContainsRune("-_.!~*'()", r))
+	}) {
+		return fmt.Errorf("invalid npm scope %q: want @name", scope)
+	}
+	return nil
+}
+
+// useFile switches one configuration file of opts.Target.
+func (s *Switcher) useFile(opts UseOptions, file string) error {
 	file, err := resolvePath(file)
 	if err != nil {
 		return err
@@ -262,83 +341,9 @@ func (s *Switcher) Use(ctx context.Context, opts UseOptions) error {
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("use %s: %w", opts.Target, err)
 	}
-	var updated []byte
-	var notes []string
-	switch opts.Target {
-	case mirrors.Docker:
-		c, err := dockerconf.Parse(old)
-		if err != nil {
-			return fmt.Errorf("use docker: %s: %w", file, err)
-		}
-		changed, err := c.UseMirror(opts.Mirror)
-		if err != nil {
-			return fmt.Errorf("use docker: %s: %w", file, err)
-		}
-		if changed {
-			updated = c.Bytes()
-		}
-		notes = append(notes, "restart the Docker daemon to apply: sudo systemctl restart docker (Docker Desktop: Restart from its menu)")
-	case mirrors.Pip:
-		f := pipconf.Parse(old)
-		changed := f.Set("global", "index-url", opts.Mirror)
-		if u, err := url.Parse(opts.Mirror); err == nil && u.Scheme == "http" {
-			changed = f.AddToList("global", "trusted-host", u.Host) || changed
-		}
-		if changed {
-			updated = f.Bytes()
-		}
-		for _, sec := range f.Sections("index-url") {
-			if sec != "global" {
-				notes = append(notes, fmt.Sprintf("warning: [%s] in %s sets its own index-url, which overrides [global] for pip %s", sec, file, sec))
-			}
-		}
-		if v := s.Getenv("PIP_INDEX_URL"); v != "" {
-			notes = append(notes, "warning: PIP_INDEX_URL="+v+" is set in the environment and overrides the file")
-		}
-	case mirrors.Uv:
-		if updated, notes, err = useUv(old, opts.Mirror, s.Getenv); err != nil {
-			return fmt.Errorf("use uv: %s: %w", file, err)
-		}
-	case Containerd:
-		f, err := hoststoml.Parse(old)
-		if err != nil {
-			return fmt.Errorf("use containerd: %s: %w", file, err)
-		}
-		changed, err := f.UseMirror(registry, opts.Mirror)
-		if err != nil {
-			return fmt.Errorf("use containerd: %s: %w", file, err)
-		}
-		if changed {
-			updated = f.Bytes()
-		}
-		notes = append(notes, "containerd reads "+file+" when config_path in its CRI registry configuration names "+filepath.Dir(filepath.Dir(file))+` ([plugins."io.containerd.grpc.v1.cri".registry] config_path); ctr needs --hosts-dir `+filepath.Dir(filepath.Dir(file)))
-	case Podman:
-		f, err := registriesconf.Parse(old)
-		if err != nil {
-			return fmt.Errorf("use podman: %s: %w", file, err)
-		}
-		changed, err := f.UseMirror(registry, opts.Mirror)
-		if err != nil {
-			return fmt.Errorf("use podman: %s: %w", file, err)
-		}
-		if changed {
-			updated = f.Bytes()
-		}
-		if v := s.Getenv("CONTAINERS_REGISTRIES_CONF"); v != "" && v != file {
-			notes = append(notes, "warning: CONTAINERS_REGISTRIES_CONF="+v+" is set in the environment: podman reads that file instead")
-		}
-	case mirrors.Npm:
-		f := npmrc.Parse(old)
-		if f.Set("registry", opts.Mirror) {
-			updated = f.Bytes()
-		}
-		for _, k := range []string{"NPM_CONFIG_REGISTRY", "npm_config_registry"} {
-			if v := s.Getenv(k); v != "" {
-				notes = append(notes, "warning: "+k+"="+v+" is set in the environment and overrides the file")
-			}
-		}
-	default:
-		return fmt.Errorf("unknown target %q", opts.Target)
+	updated, notes, err := s.edit(opts, file, old)
+	if err != nil {
+		return err
 	}
 	if updated == nil {
 		fmt.Fprintf(s.Out, "%s: %s already uses %s; nothing to change\n", opts.Target, file, opts.Mirror)
@@ -371,6 +376,167 @@ func (s *Switcher) Use(ctx context.Context, opts UseOptions) error {
 		fmt.Fprintln(s.Out, n)
 	}
 	return nil
+}
+
+// edit returns file's new content, nil when it already uses the mirror,
+// and notes for the user.
+func (s *Switcher) edit(opts UseOptions, file string, old []byte) (updated []byte, notes []string, err error) {
+	switch opts.Target {
+	case mirrors.Docker:
+		c, err := dockerconf.Parse(old)
+		if err != nil {
+			return nil, nil, fmt.Errorf("use docker: %s: %w", file, err)
+		}
+		changed, err := c.UseMirror(opts.Mirror)
+		if err != nil {
+			return nil, nil, fmt.Errorf("use docker: %s: %w", file, err)
+		}
+		if changed {
+			updated = c.Bytes()
+		}
+		notes = append(notes, "restart the Docker daemon to apply: sudo systemctl restart docker (Docker Desktop: Restart from its menu)")
+	case mirrors.Pip:
+		f := pipconf.Parse(old)
+		changed := f.Set("global", "index-url", opts.Mirror)
+		if u, err := url.Parse(opts.Mirror); err == nil && u.Scheme == "http" {
+			changed = f.AddToList("global", "trusted-host", u.Host) || changed
+		}
+		if changed {
+			updated = f.Bytes()
+		}
+		for _, sec := range f.Sections("index-url") {
+			if sec != "global" {
+				notes = append(notes, fmt.Sprintf("warning: [%s] in %s sets its own index-url, which overrides [global] for pip %s", sec, file, sec))
+			}
+		}
+		if v := s.Getenv("PIP_INDEX_URL"); v != "" {
+			notes = append(notes, "warning: PIP_INDEX_URL="+v+" is set in the environment and overrides the file")
+		}
+	case mirrors.Uv:
+		if updated, notes, err = useUv(old, opts.Mirror, s.Getenv); err != nil {
+			return nil, nil, fmt.Errorf("use uv: %s: %w", file, err)
+		}
+	case Containerd:
+		f, err := hoststoml.Parse(old)
+		if err != nil {
+			return nil, nil, fmt.Errorf("use containerd: %s: %w", file, err)
+		}
+		changed, err := f.UseMirror(opts.Registry, opts.Mirror)
+		if err != nil {
+			return nil, nil, fmt.Errorf("use containerd: %s: %w", file, err)
+		}
+		if changed {
+			updated = f.Bytes()
+		}
+		notes = append(notes, "containerd reads "+file+" when config_path in its CRI registry configuration names "+filepath.Dir(filepath.Dir(file))+` ([plugins."io.containerd.grpc.v1.cri".registry] config_path); ctr needs --hosts-dir `+filepath.Dir(filepath.Dir(file)))
+	case Podman:
+		f, err := registriesconf.Parse(old)
+		if err != nil {
+			return nil, nil, fmt.Errorf("use podman: %s: %w", file, err)
+		}
+		changed, err := f.UseMirror(opts.Registry, opts.Mirror)
+		if err != nil {
+			return nil, nil, fmt.Errorf("use podman: %s: %w", file, err)
+		}
+		if changed {
+			updated = f.Bytes()
+		}
+		if v := s.Getenv("CONTAINERS_REGISTRIES_CONF"); v != "" && v != file {
+			notes = append(notes, "warning: CONTAINERS_REGISTRIES_CONF="+v+" is set in the environment: podman reads that file instead")
+		}
+	case mirrors.Npm, mirrors.Pnpm:
+		f := npmrc.Parse(old)
+		changed := f.Set("registry", opts.Mirror)
+		for _, sc := range opts.Scopes {
+			changed = f.Set(npmrc.ScopeKey(sc), opts.Mirror) || changed
+		}
+		if changed {
+			updated = f.Bytes()
+		}
+		scoped := f.ScopedRegistries()
+		for _, sc := range sortedKeys(scoped) {
+			if scoped[sc] != opts.Mirror {
+				notes = append(notes, fmt.Sprintf("note: %s packages still come from %s (%s:registry in %s); add --scope %s to take them from the mirror", sc, scoped[sc], sc, file, sc))
+			}
+		}
+		for _, k := range []string{"NPM_CONFIG_REGISTRY", "npm_config_registry"} {
+			if v := s.Getenv(k); v != "" {
+				notes = append(notes, "warning: "+k+"="+v+" is set in the environment and overrides the file")
+			}
+		}
+		if opts.Target == mirrors.Pnpm && opts.File == "" {
+			if user, err := DefaultFile(mirrors.Npm, s.Getenv); err == nil {
+				if data, err := os.ReadFile(user); err == nil {
+					if v, ok := npmrc.Parse(data).Get("registry"); ok && v != opts.Mirror {
+						notes = append(notes, fmt.Sprintf("warning: %s sets registry=%s, which pnpm reads too; gomirror use npm %s switches it", user, v, opts.Mirror))
+					}
+				}
+			}
+		}
+	case mirrors.Yarn:
+		return s.editYarn(opts, file, old)
+	default:
+		return nil, nil, fmt.Errorf("unknown target %q", opts.Target)
+	}
+	return updated, notes, nil
+}
+
+// editYarn edits a Yarn Berry .yarnrc.yml (a file named *.yml or *.yaml)
+// or a Yarn Classic .yarnrc.
+func (s *Switcher) editYarn(opts UseOptions, file string, old []byte) (updated []byte, notes []string, err error) {
+	changed := false
+	if ext := filepath.Ext(file); ext == ".yml" || ext == ".yaml" {
+		b, err := yarnrc.ParseBerry(old)
+		if err != nil {
+			return nil, nil, fmt.Errorf("use yarn: %s: %w", file, err)
+		}
+		if changed, err = b.Set(opts.Mirror, "npmRegistryServer"); err != nil {
+			return nil, nil, fmt.Errorf("use yarn: %s: %w", file, err)
+		}
+		for _, sc := range opts.Scopes {
+			c, err := b.Set(opts.Mirror, "npmScopes", strings.TrimPrefix(sc, "@"), "npmRegistryServer")
+			if err != nil {
+				return nil, nil, fmt.Errorf("use yarn: %s: %w", file, err)
+			}
+			changed = changed || c
+		}
+		if u, err := url.Parse(opts.Mirror); err == nil && u.Scheme == "http" {
+			// Yarn Berry refuses plain http registries but those listed.
+			c, err := b.AddToList("unsafeHttpWhitelist", u.Hostname())
+			if err != nil {
+				return nil, nil, fmt.Errorf("use yarn: %s: %w", file, err)
+			}
+			changed = changed || c
+		}
+		if changed {
+			updated = b.Bytes()
+		}
+		if v := s.Getenv("YARN_NPM_REGISTRY_SERVER"); v != "" {
+			notes = append(notes, "warning: YARN_NPM_REGISTRY_SERVER="+v+" is set in the environment and overrides the file")
+		}
+		return updated, notes, nil
+	}
+	c := yarnrc.ParseClassic(old)
+	changed = c.Set("registry", opts.Mirror)
+	for _, sc := range opts.Scopes {
+		changed = c.Set(npmrc.ScopeKey(sc), opts.Mirror) || changed
+	}
+	if changed {
+		updated = c.Bytes()
+	}
+	if v := s.Getenv("YARN_REGISTRY"); v != "" {
+		notes = append(notes, "warning: YARN_REGISTRY="+v+" is set in the environment and overrides the file")
+	}
+	return updated, notes, nil
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }
 
 // saveOriginal records file's content before the first change of a run.

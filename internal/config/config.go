@@ -53,6 +53,7 @@ type Config struct {
 	Vuln   VulnConfig
 	PyPI   PyPIConfig
 	OCI    OCIConfig
+	NPM    NPMConfig
 	// Policy decides which module versions may be served; set only in
 	// the configuration file, under "policy".
 	Policy policy.Config
@@ -86,6 +87,7 @@ func Default(getenv func(string) string) Config {
 		Vuln:   defaultVuln(),
 		PyPI:   defaultPyPI(),
 		OCI:    defaultOCI(),
+		NPM:    defaultNPM(),
 	}
 }
 
@@ -122,6 +124,7 @@ func (c *Config) settings() []setting {
 		c.vulnSettings(),
 		c.pypiSettings(),
 		c.ociSettings(),
+		c.npmSettings(),
 	} {
 		all = append(all, group...)
 	}
@@ -370,6 +373,7 @@ func (c *Config) Validate() error {
 		c.Vuln.validate,
 		c.PyPI.validate,
 		c.OCI.validate,
+		c.NPM.validate,
 		c.validatePolicy,
 	} {
 		if err := validate(); err != nil {

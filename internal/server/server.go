@@ -208,6 +208,16 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, env []string)
 		}
 		rt.routes = append(rt.routes, route{prefix: "/v2/", ecosystem: "oci", handler: oh, anyMethod: true})
 	}
+	if cfg.NPM.Enabled {
+		nh, err := newNPM(cfg, cache, client, log, envLookup(env))
+		if err != nil {
+			s.Close()
+			return nil, err
+		}
+		// npm audit posts its bulk advisory requests; the handler passes
+		// them through and answers every other POST itself.
+		rt.routes = append(rt.routes, route{prefix: "/npm/", ecosystem: "npm", handler: nh, methods: []string{http.MethodPost}})
+	}
 	var vulns policy.Vulns
 	if cfg.Vuln.Enabled {
 		vh, err := newVuln(cfg, cache, httpUp, gp, log, reg)

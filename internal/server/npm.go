@@ -1,0 +1,44 @@
+package server
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"strings"
+
+	"github.com/gomirror/gomirror/internal/config"
+	"github.com/gomirror/gomirror/internal/npm"
+	"github.com/gomirror/gomirror/internal/pull"
+)
+
+// newNPM builds the npm mirror. Tokens come from the environment or files
+// it names: GOMIRROR_NPM_UPSTREAM_TOKEN or GOMIRROR_NPM_UPSTREAM_TOKEN_FILE
+// for the upstream, and per routed scope as npm.ParseScopes reads them.
+func newNPM(cfg config.Config, cache *pull.Cache, client *http.Client, log *slog.Logger, getenv func(string) string) (*npm.Handler, error) {
+	token := getenv("GOMIRROR_NPM_UPSTREAM_TOKEN")
+	if f := getenv("GOMIRROR_NPM_UPSTREAM_TOKEN_FILE"); f != "" && token == "" {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("GOMIRROR_NPM_UPSTREAM_TOKEN_FILE: %w", err)
+		}
+		token = strings.TrimSpace(string(data))
+	}
+	scopes, err := npm.ParseScopes(cfg.NPM.Scopes, getenv)
+	if err != nil {
+		return nil, fmt.Errorf("npm-scopes: %w", err)
+	}
+	h, err := npm.New(npm.Config{
+		Cache:     cache,
+		Upstream:  npm.Upstream{URL: cfg.NPM.Upstream, Token: token},
+		Scopes:    scopes,
+		PublicURL: cfg.NPM.PublicURL,
+		TTL:       cfg.NPM.TTL,
+		Client:    client,
+		Logger:    log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return h, nil
+}

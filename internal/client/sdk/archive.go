@@ -58,7 +58,7 @@ func (in *Installer) fromArchive(ctx context.Context, v, staging, unpacked strin
 		}
 		return fmt.Errorf("install %s: %w", v, err)
 	}
-	checked := "its .sha256"
+	checked := "sha256 against " + f.Filename + ".sha256"
 	if f.SHA256 != "" {
 		if !strings.EqualFold(f.SHA256, want) {
 			return fmt.Errorf("install %s: %s: the index says sha256 %s but %s.sha256 says %s", v, f.Filename, f.SHA256, f.Filename, want)
@@ -69,7 +69,7 @@ func (in *Installer) fromArchive(ctx context.Context, v, staging, unpacked strin
 		checked += " and size"
 	}
 	file := filepath.Join(staging, f.Filename)
-	n, got, err := in.download(ctx, u, file, f.Size)
+	n, got, err := in.download(ctx, u, file, f.Filename, f.Size)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return &unavailableError{reason: err.Error(), err: err}
@@ -96,7 +96,7 @@ func (in *Installer) fromArchive(ctx context.Context, v, staging, unpacked strin
 	if err := allowExec(unpacked, in.goos()); err != nil {
 		return fmt.Errorf("install %s: %w", v, err)
 	}
-	res.Source, res.URL, res.Checked = Archive, u, "sha256 checked against "+checked
+	res.Source, res.URL, res.Checked = Archive, u, checked
 	return nil
 }
 
@@ -129,9 +129,10 @@ func parseSHA256(data []byte) (string, error) {
 	return sum, nil
 }
 
-// download writes u to file and returns its size and hex SHA-256. size is
-// the size announced by the index, or 0. A partial file is removed.
-func (in *Installer) download(ctx context.Context, u, file string, size int64) (n int64, sum string, err error) {
+// download writes u to file and returns its size and hex SHA-256. label
+// names the download in progress reports; size is the size announced by
+// the index, or 0. A partial file is removed.
+func (in *Installer) download(ctx context.Context, u, file, label string, size int64) (n int64, sum string, err error) {
 	resp, err := in.do(ctx, u)
 	if err != nil {
 		return 0, "", err
@@ -159,7 +160,7 @@ func (in *Installer) download(ctx context.Context, u, file string, size int64) (
 		}
 	}()
 	h := sha256.New()
-	bar := newProgress(in.Progress, in.Terminal, path.Base(u), total)
+	bar := newProgress(in.Progress, in.Terminal, label, total)
 	n, err = io.Copy(io.MultiWriter(f, h, bar), io.LimitReader(resp.Body, limit+1))
 	bar.done(err == nil)
 	if err != nil {

@@ -50,12 +50,15 @@ const maxIndexSize = 64 << 20
 
 // Releases returns every release the mirror's /golang/ index lists
 // (?mode=json&include=all), newest first. It returns an error matching
-// [ErrNoArchives] when the mirror serves no /golang/ index.
+// [ErrNoArchives] when the mirror serves no /golang/ index: it answers 404
+// or 410, or 400 as a module proxy that is only a module proxy does (to
+// proxy.golang.org, "golang/" is a bad module path).
 func (in *Installer) Releases(ctx context.Context) ([]Release, error) {
 	u := in.mirrorURL() + "/golang/?mode=json&include=all"
 	body, err := in.get(ctx, u)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
+		var he *httpError
+		if errors.Is(err, fs.ErrNotExist) || errors.As(err, &he) && he.code == http.StatusBadRequest {
 			return nil, fmt.Errorf("read the release index %s: %w", u, ErrNoArchives)
 		}
 		return nil, fmt.Errorf("read the release index: %w", err)

@@ -194,6 +194,9 @@ func (in *Installer) Install(ctx context.Context, opts Options) (*Result, error)
 			return nil, err
 		}
 		res.Fallback = err.Error()
+		if in.Progress != nil {
+			fmt.Fprintf(in.Progress, "no release archive (%s); trying the %s module\n", res.Fallback, ToolchainModulePath)
+		}
 		if err := os.RemoveAll(unpacked); err != nil {
 			return nil, fmt.Errorf("install %s: %w", v, err)
 		}

@@ -48,7 +48,7 @@ func (in *Installer) fromToolchainModule(ctx context.Context, v, staging, unpack
 	}
 	u := in.mirrorURL() + "/" + escPath + "/@v/" + escVers + ".zip"
 	file := filepath.Join(staging, "toolchain.zip")
-	if _, _, err := in.download(ctx, u, file, 0); err != nil {
+	if _, _, err := in.download(ctx, u, file, m.String()+".zip", 0); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return &unavailableError{reason: err.Error(), err: err}
 		}
@@ -83,7 +83,7 @@ func (in *Installer) fromToolchainModule(ctx context.Context, v, staging, unpack
 		return fmt.Errorf("install %s: %w", v, err)
 	}
 	res.Source, res.URL = ToolchainModule, u
-	res.Checked = "h1 hash checked against the checksum database " + db.name + " via " + db.base
+	res.Checked = "h1 hash against the checksum database " + db.name + " via " + db.base
 	return nil
 }
 

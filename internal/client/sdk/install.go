@@ -159,8 +159,9 @@ func Installed(root, v string) bool {
 // false, and an error matching fs.ErrNotExist when neither source has the
 // release. A download that fails its check is an error, never a reason to
 // try the other source. On any error, or when ctx is done, nothing is left
-// behind and an existing install is untouched.
-func (in *Installer) Install(ctx context.Context, opts Options) (*Result, error) {
+// behind and an existing install is untouched; opts.Root is removed again if Install
+// created it.
+func (in *Installer) Install(ctx context.Context, opts Options) (_ *Result, err error) {
 	v := opts.Version
 	if err := CheckVersion(v); err != nil {
 		return nil, err
@@ -176,9 +177,18 @@ func (in *Installer) Install(ctx context.Context, opts Options) (*Result, error)
 	if exists && !opts.Force {
 		return nil, &ExistsError{Version: v, Dir: target, Complete: Installed(opts.Root, v)}
 	}
+	rootExisted, err := pathExists(opts.Root)
+	if err != nil {
+		return nil, fmt.Errorf("install %s: %w", v, err)
+	}
 	if err := os.MkdirAll(opts.Root, 0o755); err != nil {
 		return nil, fmt.Errorf("install %s: %w", v, err)
 	}
+	defer func() {
+		if err != nil && !rootExisted {
+			os.Remove(opts.Root) // only if still empty
+		}
+	}()
 	// Everything is built under staging, in the same directory as the
 	// target so that the final rename is atomic, and removed with it.
 	staging, err := os.MkdirTemp(opts.Root, "."+v+".gomirror-")

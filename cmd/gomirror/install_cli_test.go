@@ -255,3 +255,20 @@ func TestInstallCommandInterrupted(t *testing.T) {
 		t.Errorf("an interrupted install left %v in %s", names, dir)
 	}
 }
+
+// TestInstallCommandGOTOOLCHAIN checks that gomirror's own go env does
+// not switch toolchains: with GOTOOLCHAIN naming the release being
+// installed, the go command would otherwise download it first.
+func TestInstallCommandGOTOOLCHAIN(t *testing.T) {
+	s := newInstallSetup(t)
+	s.env = append(s.env, "GOTOOLCHAIN="+installVersion)
+	stdout, stderr, code := s.gomirror(t, "install", installVersion)
+	if code != 0 || !strings.Contains(stdout, "source: release archive") {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	m := sdk.ToolchainModuleVersion(installVersion, runtime.GOOS, runtime.GOARCH)
+	if n := s.mirror.Count("golang.org/toolchain/@v/" + m.Version + ".zip"); n != 0 {
+		t.Errorf("the toolchain module was downloaded %d times; want 0", n)
+	}
+	checkFakeGo(t, filepath.Join(s.sdkDir(), installVersion))
+}

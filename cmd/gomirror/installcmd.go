@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -121,12 +122,16 @@ func (a *app) installer(ctx context.Context, mirror string) (*sdk.Installer, err
 	goproxy, gosumdb := a.getenv("GOPROXY"), a.getenv("GOSUMDB")
 	if g, err := a.goRunner(); err == nil {
 		// The go command also reads its env file, where gomirror use go
-		// writes.
+		// writes. It runs as the local toolchain, outside any module, so
+		// that it never downloads a toolchain itself.
+		g.Env = append(append([]string(nil), g.Env...), "GOTOOLCHAIN=local")
+		g.Dir = os.TempDir()
 		env, err := g.Get(ctx, "GOPROXY", "GOSUMDB")
 		if err != nil {
-			return nil, err
+			fmt.Fprintf(a.stderr, "gomirror: using $GOPROXY and $GOSUMDB: %v\n", err)
+		} else {
+			goproxy, gosumdb = env["GOPROXY"], env["GOSUMDB"]
 		}
-		goproxy, gosumdb = env["GOPROXY"], env["GOSUMDB"]
 	}
 	if mirror != "" {
 		u, err := mirrors.Resolve(mirrors.Go, mirror)

@@ -54,11 +54,15 @@ func (p *progress) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
-// draw redraws the bar.
+// draw redraws the bar, on one line of at most 80 columns.
 func (p *progress) draw() {
-	const width = 30
+	const width = 20
+	name := p.name
+	if r := []rune(name); len(r) > 28 {
+		name = "…" + string(r[len(r)-27:])
+	}
 	if p.total <= 0 {
-		fmt.Fprintf(p.w, "\r\033[K%s %s", p.name, formatSize(p.n))
+		fmt.Fprintf(p.w, "\r\033[K%s %s", name, formatSize(p.n))
 		return
 	}
 	frac := min(float64(p.n)/float64(p.total), 1)
@@ -67,7 +71,7 @@ func (p *progress) draw() {
 	if fill > 0 && fill < width {
 		bar = strings.Repeat("=", fill-1) + ">" + strings.Repeat(" ", width-fill)
 	}
-	fmt.Fprintf(p.w, "\r\033[K%s [%s] %3.0f%% %s / %s", p.name, bar, frac*100, formatSize(p.n), formatSize(p.total))
+	fmt.Fprintf(p.w, "\r\033[K%s [%s] %3.0f%% %s / %s", name, bar, frac*100, formatSize(p.n), formatSize(p.total))
 }
 
 // done ends the report; ok says whether the download completed.

@@ -24,7 +24,8 @@ import (
 //   - gomirror install go1.22.0 --mirror gomirror, which, as gomirror
 //     serves no /golang/ archives, falls back to the same toolchain module,
 //     now in gomirror's store, and checks it against sum.golang.org the
-//     same way.
+//     same way; the release then builds a program, and golang.org/dl's
+//     go1.22.0 wrapper (installed through gomirror too) runs it.
 //
 // Both run with HTTP(S)_PROXY set to a guard that fails the test if
 // anything tries to go around gomirror. The ~70 MB module is fetched from
@@ -47,14 +48,14 @@ func TestEndToEndToolchainThroughGomirror(t *testing.T) {
 		t.Errorf("%s is not in gomirror's store after the go command fetched it", stored)
 	}
 
-	// (b) gomirror install, from the same gomirror.
+	// (b) gomirror install, from the same gomirror, into ~/sdk.
 	home := t.TempDir()
-	dir := filepath.Join(t.TempDir(), "sdk")
+	dir := filepath.Join(home, "sdk")
 	env := append(baseEnv(), "HOME="+home, "XDG_CONFIG_HOME=", "XDG_CACHE_HOME=", "GOENV=off", "GOTOOLCHAIN=local", noTelemetry)
 	env = append(env, guard...)
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "gomirror", "install", v, "--mirror", m.URL, "--dir", dir)
+	cmd := exec.CommandContext(ctx, "gomirror", "install", v, "--mirror", m.URL)
 	cmd.Env = env
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -118,6 +119,21 @@ func TestEndToEndToolchainThroughGomirror(t *testing.T) {
 	c.Dir = src
 	if out, err := c.CombinedOutput(); err != nil || string(out) != "hello from "+v+"\n" {
 		t.Errorf("go run with the installed toolchain: %v\n%s", err, out)
+	}
+
+	// (c) golang.org/dl's go1.22.0 wrapper, installed through gomirror,
+	// finds the release installed and runs it.
+	gobinDir := t.TempDir()
+	gocache, err := exec.Command("go", "env", "GOCACHE").Output() // warm: the standard library is built
+	if err != nil {
+		t.Fatalf("go env GOCACHE: %v", err)
+	}
+	dl := newGoClient(t, m.URL, "sum.golang.org", append([]string{"GOBIN=" + gobinDir, "GOCACHE=" + strings.TrimSpace(string(gocache)), noTelemetry}, guard...)...)
+	dl.must("install", "golang.org/dl/"+v+"@latest")
+	w := exec.CommandContext(ctx, filepath.Join(gobinDir, v), "version")
+	w.Env = append(append([]string{}, goEnv...), "HOME="+home)
+	if out, err := w.CombinedOutput(); err != nil || !strings.HasPrefix(string(out), "go version "+v+" ") {
+		t.Errorf("golang.org/dl's %s version: got %q, %v; want it to run the installed release", v, out, err)
 	}
 }
 

@@ -35,6 +35,7 @@ type ExistsError struct {
 	Complete bool
 }
 
+// Error says what exists and that --force replaces it.
 func (e *ExistsError) Error() string {
 	if e.Complete {
 		return fmt.Sprintf("%s is already installed in %s (--force replaces it)", e.Version, e.Dir)
@@ -101,6 +102,8 @@ const (
 	ToolchainModule
 )
 
+// String names the source for people: "release archive" or
+// "golang.org/toolchain module".
 func (s Source) String() string {
 	switch s {
 	case Archive:

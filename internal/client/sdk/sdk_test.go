@@ -451,3 +451,23 @@ func TestProgress(t *testing.T) {
 		}
 	}
 }
+
+// TestToolchainModuleGOSUMDBURL checks that a GOSUMDB naming a URL is used
+// as is, bypassing the mirror's /sumdb/, as the go command does.
+func TestToolchainModuleGOSUMDBURL(t *testing.T) {
+	f := newFixture(t)
+	f.mirror.SetNoArchives(http.StatusNotFound)
+	in := f.installer(t)
+	in.GOSUMDB = f.db.Key + " " + f.db.URL
+	res, err := in.Install(t.Context(), sdk.Options{Version: testVersion, Root: f.root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "via " + f.db.URL; !strings.HasSuffix(res.Checked, want) {
+		t.Errorf("Checked = %q, want it to end %q", res.Checked, want)
+	}
+	if n := f.mirror.Count("sumdb/sum.example.test/supported"); n != 0 {
+		t.Errorf("the mirror's /sumdb/ was asked %d times; want 0", n)
+	}
+	checkInstalled(t, f.root)
+}

@@ -38,7 +38,8 @@ entry of GOPROXY as the go command reports it, which is what
   1. the mirror's /golang/ release archives: the archive for this platform
      named in /golang/?mode=json&include=all, checked against
      /golang/FILE.sha256 and the index's sha256 and size before unpacking;
-  2. when the mirror serves no /golang/ or not that file: the
+  2. when the mirror serves no /golang/ (or its index fails) or not that
+     file: the
      golang.org/toolchain module, through the mirror's GOPROXY protocol,
      checked against the checksum database (GOSUMDB, sum.golang.org by
      default, reached through the mirror's /sumdb/) as the go command

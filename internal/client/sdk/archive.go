@@ -31,11 +31,16 @@ const (
 // *unavailableError when the mirror has no such archive.
 func (in *Installer) fromArchive(ctx context.Context, v, staging, unpacked string, res *Result) error {
 	rels, err := in.Releases(ctx)
-	if errors.Is(err, ErrNoArchives) {
+	switch {
+	case errors.Is(err, ErrNoArchives):
 		return &unavailableError{reason: "the mirror serves no /golang/", err: err}
-	}
-	if err != nil {
+	case err != nil && ctx.Err() != nil:
 		return fmt.Errorf("install %s: %w", v, err)
+	case err != nil:
+		// A mirror whose /golang/ is failing may still serve modules; the
+		// toolchain module is checked on its own, so trying it costs
+		// nothing in safety.
+		return &unavailableError{reason: "the /golang/ index is unavailable: " + err.Error(), err: fs.ErrNotExist}
 	}
 	f, ok := archiveFor(rels, v, in.goos(), in.goarch())
 	if !ok {

@@ -11,7 +11,8 @@
 //     platform is found in the index /golang/?mode=json&include=all and
 //     checked, before it is unpacked, against /golang/<file>.sha256 and the
 //     index's sha256 and size;
-//   - the golang.org/toolchain module, version v0.0.1-goX.Y.Z.GOOS-GOARCH,
+//   - otherwise (no /golang/, an index that fails, or no such archive),
+//     the golang.org/toolchain module, version v0.0.1-goX.Y.Z.GOOS-GOARCH,
 //     through the mirror's GOPROXY protocol, checked against the checksum
 //     database (sum.golang.org unless GOSUMDB names another) exactly as the
 //     go command checks a toolchain it downloads, and unpacked as the go

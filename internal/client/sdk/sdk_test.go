@@ -304,6 +304,8 @@ func TestFallbackToToolchainModule(t *testing.T) {
 	}{
 		{"no /golang/", func(f *fixture) { f.mirror.SetNoArchives(http.StatusNotFound) }, "the mirror serves no /golang/"},
 		{"/golang/ is a bad module path", func(f *fixture) { f.mirror.SetNoArchives(http.StatusBadRequest) }, "the mirror serves no /golang/"},
+		{"/golang/ failing", func(f *fixture) { f.mirror.SetNoArchives(http.StatusBadGateway) }, "the /golang/ index is unavailable: "},
+		{"index not JSON", func(f *fixture) { f.mirror.SetIndex([]byte("<html>Index of /golang/</html>")) }, "the /golang/ index is unavailable: "},
 		{"archive 404", func(f *fixture) { f.mirror.Set("golang/"+testVersion+".linux-amd64.tar.gz", nil) }, "404 Not Found"},
 		{".sha256 404", func(f *fixture) { f.mirror.Set("golang/"+testVersion+".linux-amd64.tar.gz.sha256", nil) }, "404 Not Found"},
 		{"not in the index", func(f *fixture) {

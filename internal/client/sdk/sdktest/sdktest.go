@@ -184,6 +184,7 @@ type Mirror struct {
 	releases   []release
 	files      map[string][]byte // by path without the leading slash
 	noArchives int               // status of everything under /golang/, 0 to serve
+	index      []byte            // the index to serve instead of the releases
 	hang       map[string]chan struct{}
 	counts     map[string]int
 	sumdb      http.Handler
@@ -255,6 +256,14 @@ func (m *Mirror) SetNoArchives(status int) {
 	m.noArchives = status
 }
 
+// SetIndex serves data as the /golang/ index instead of the JSON list of
+// the releases added; nil serves the list again.
+func (m *Mirror) SetIndex(data []byte) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.index = data
+}
+
 // AddModule serves mod through the GOPROXY protocol.
 func (m *Mirror) AddModule(mod *sumdbtest.Module) {
 	esc, err := module.EscapePath(mod.Path)
@@ -320,6 +329,9 @@ func (m *Mirror) serve(w http.ResponseWriter, r *http.Request) {
 	hang := m.hang[name]
 	noArchives, sumdb, sumdbName := m.noArchives, m.sumdb, m.sumdbName
 	index, _ := json.Marshal(m.releases)
+	if m.index != nil {
+		index = m.index
+	}
 	m.mu.Unlock()
 
 	switch {

@@ -70,7 +70,7 @@ func TestEndToEndToolchainThroughGomirror(t *testing.T) {
 	} else {
 		for _, want := range []string{
 			"source: golang.org/toolchain module " + m.URL + "/golang.org/toolchain/@v/" + mod.Version + ".zip\n",
-			"(no release archive: the mirror serves no /golang/)",
+			"(no release archive: ", // the mirror serves no /golang/, or it fails
 			"checked: h1 hash against the checksum database sum.golang.org via " + m.URL + "/sumdb/sum.golang.org\n",
 		} {
 			if !strings.Contains(stdout.String(), want) {

@@ -59,6 +59,7 @@ func run(ctx context.Context, args, env []string, stdin io.Reader, stdout, stder
 	root.AddCommand(a.storeCommands()...)
 	root.AddCommand(a.clientCommands()...)
 	root.AddCommand(a.vulnCommand())
+	root.AddCommand(a.installCmd())
 
 	err := root.ExecuteContext(ctx)
 	var exit exitError

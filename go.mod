@@ -3,6 +3,7 @@ module github.com/gomirror/gomirror
 go 1.26.0
 
 require (
+	github.com/adhocore/gronx v1.20.4
 	github.com/minio/minio-go/v7 v7.4.1
 	github.com/prometheus/client_golang v1.25.0
 	github.com/prometheus/client_model v0.6.3

@@ -51,11 +51,13 @@ func (o *OCIImages) check() error {
 		if im.Repository == "" || strings.Contains(im.Repository, "..") || strings.HasPrefix(im.Repository, "/") {
 			return fmt.Errorf("images: repository %q: want library/alpine or host/owner/name", im.Repository)
 		}
-		re, err := regexp.Compile("^(?:" + im.Tags + ")$")
-		if err != nil {
-			return fmt.Errorf("images: %s: tags: %w", im.Repository, err)
+		if im.Tags != "" {
+			re, err := regexp.Compile("^(?:" + im.Tags + ")$")
+			if err != nil {
+				return fmt.Errorf("images: %s: tags: %w", im.Repository, err)
+			}
+			im.tags = re
 		}
-		im.tags = re
 		if im.Newest < 0 {
 			return fmt.Errorf("images: %s: newest: negative", im.Repository)
 		}
@@ -264,7 +266,7 @@ func (im *OCIImage) syncImage(ctx context.Context, s *Session, base string, doc 
 			all = false
 			continue
 		}
-		key := "oci:" + b.Digest
+		key := "oci:" + base + "/blobs/" + b.Digest
 		if s.Seen(key) {
 			continue
 		}

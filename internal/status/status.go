@@ -87,11 +87,11 @@ type page struct {
 	Title     string
 	PageTitle string // before Title in the window's title; empty on the front page
 	Refresh   bool   // reload every minute
-	Base    string
-	Mirrors []station.Mirror
-	Help    helpPage
-	Helps   []helpPage
-	Message string
+	Base      string
+	Mirrors   []station.Mirror
+	Help      helpPage
+	Helps     []helpPage
+	Message   string
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {

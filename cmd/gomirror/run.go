@@ -58,6 +58,7 @@ func run(ctx context.Context, args, env []string, stdin io.Reader, stdout, stder
 	root.AddCommand(a.serverCommands()...)
 	root.AddCommand(a.storeCommands()...)
 	root.AddCommand(a.clientCommands()...)
+	root.AddCommand(a.syncCommands()...)
 
 	err := root.ExecuteContext(ctx)
 	var exit exitError

@@ -456,7 +456,7 @@ func outcome(s *Session, err, cause error) (Result, string) {
 		return Failed, fmt.Sprintf("%v; %s", cause, tally)
 	case err != nil:
 		if failed > 0 {
-			return Failed, fmt.Sprintf("%v; %s", err, tally)
+			return Failed, fmt.Sprintf("%v (%d of %d requests failed)", err, failed, ok+failed)
 		}
 		return Failed, err.Error()
 	case failed > 0 && ok > 0:

@@ -359,4 +359,3 @@ func (p *progressLine) finish() {
 		fmt.Fprint(p.w, "\r\033[K")
 	}
 }
-

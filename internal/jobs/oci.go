@@ -165,7 +165,7 @@ func listTags(ctx context.Context, s *Session, base string) ([]string, error) {
 }
 
 // nextLink returns the path and query of a Link: <...>; rel="next" header
-// resolved against u, or "".
+// resolved against u, or "" when there is none or it is not an http URL.
 func nextLink(link string, u *url.URL) string {
 	target, params, ok := strings.Cut(link, ";")
 	if !ok || !strings.Contains(params, `rel="next"`) {
@@ -176,7 +176,13 @@ func nextLink(link string, u *url.URL) string {
 	if err != nil {
 		return ""
 	}
-	return u.ResolveReference(ref).RequestURI()
+	// The link may name the mirror by its public host: only its path and
+	// query matter, for a request to the handler in process.
+	res := u.ResolveReference(ref)
+	if res.Opaque != "" || (res.Scheme != "http" && res.Scheme != "https") || !strings.HasPrefix(res.EscapedPath(), "/") {
+		return ""
+	}
+	return res.RequestURI()
 }
 
 // choose returns the tags that pass im's filter.

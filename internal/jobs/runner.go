@@ -116,8 +116,6 @@ type Status struct {
 	// waits for another replica's run to end.
 	Running bool `json:"running"`
 	Waiting bool `json:"waiting,omitempty"`
-	// NextRun is when the job is due next.
-	NextRun time.Time `json:"next_run,omitzero"`
 	// Progress is the tally of the run under way, if any.
 	Progress *Progress `json:"progress,omitempty"`
 }
@@ -174,7 +172,10 @@ func New(opts Options) (*Runner, error) {
 			return nil, fmt.Errorf("jobs: %w", err)
 		}
 		e := &entry{job: j, state: st}
+		// The saved next run is for people reading the file; the schedule
+		// may have changed since, so it is computed again.
 		e.next = r.nextAfter(e, now)
+		e.state.NextRun = e.next
 		r.entries = append(r.entries, e)
 		r.byName[j.Name] = e
 	}
@@ -302,16 +303,18 @@ func (r *Runner) start(ctx context.Context, e *entry) (<-chan struct{}, bool) {
 	go func() {
 		defer r.wg.Done()
 		st, ran := r.execute(ctx, e)
+		// AfterRun is done before the run is: a caller of Run sees the
+		// mirror's size measured after it.
+		if ran && r.after != nil {
+			r.after(context.WithoutCancel(ctx), st)
+		}
 		e.mu.Lock()
 		e.running, e.waiting, e.session = false, false, nil
-		close(e.done)
+		close(done)
 		e.mu.Unlock()
 		select {
 		case r.wake <- struct{}{}:
 		default:
-		}
-		if ran && r.after != nil {
-			r.after(context.WithoutCancel(ctx), st)
 		}
 	}()
 	return done, true
@@ -402,6 +405,7 @@ func (r *Runner) execute(ctx context.Context, e *entry) (Status, bool) {
 		}
 	})
 	e.next = r.nextAfter(e, end)
+	e.state.NextRun = e.next
 	st = e.state
 	e.mu.Unlock()
 	if err := r.files.save(name, st); err != nil {
@@ -431,6 +435,7 @@ func (r *Runner) ranElsewhere(e *entry) {
 	}
 	e.state.Elsewhere = true
 	e.next = r.nextAfter(e, now)
+	e.state.NextRun = e.next
 	st := e.state
 	e.mu.Unlock()
 	if err := r.files.save(e.job.Name, st); err != nil {
@@ -500,7 +505,6 @@ func (e *entry) status() Status {
 		State:    st,
 		Running:  e.running && !e.waiting,
 		Waiting:  e.waiting,
-		NextRun:  e.next,
 	}
 	if e.session != nil {
 		p := e.session.progress()

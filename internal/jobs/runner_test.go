@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -471,5 +472,26 @@ func TestOpsHandler(t *testing.T) {
 		if resp.StatusCode != tc.code || !strings.Contains(body, tc.body) {
 			t.Errorf("%s %s: got %d %s, want %d containing %s", tc.method, tc.path, resp.StatusCode, body, tc.code, tc.body)
 		}
+	}
+}
+
+func TestAfterRun(t *testing.T) {
+	f := newFakeMirror()
+	f.set("/vuln/index/db.json", `{"modified":"2026-01-01T00:00:00Z"}`)
+	f.set("/vuln/index/modules.json", `[]`)
+	got := make(chan Status, 2)
+	r, err := New(Options{Jobs: []Spec{{Name: "v", Kind: "vuln", Schedule: "1h"}}, Handler: f,
+		AfterRun: func(_ context.Context, st Status) { got <- st }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runOnce(t, r, "v")
+	select {
+	case st := <-got:
+		if st.Name != "v" || st.Mirror != "vuln" || st.Result != Success {
+			t.Errorf("AfterRun got %+v, want job v of mirror vuln, success", st)
+		}
+	default:
+		t.Errorf("AfterRun was not called before the run was reported done")
 	}
 }

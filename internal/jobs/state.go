@@ -36,6 +36,9 @@ type State struct {
 	Bytes       int64     `json:"bytes"` // body bytes of the last run
 	Requests    int64     `json:"requests"`
 	Failures    int64     `json:"failures"` // failed requests of the last run
+	// NextRun is when the job is due next, as computed when the state
+	// was written.
+	NextRun time.Time `json:"next_run,omitzero"`
 	// Elsewhere is set when another replica ran the job while this one
 	// waited for it.
 	Elsewhere bool `json:"elsewhere,omitempty"`

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -278,10 +279,14 @@ func validHost(h string) bool {
 		if port == "" || strings.Trim(port, "0123456789") != "" {
 			return false
 		}
-		host = strings.Trim(hh, "[]")
-		if ip := net.ParseIP(host); ip != nil {
-			return true
+		host = hh
+		if strings.HasPrefix(h, "[") {
+			return net.ParseIP(host) != nil // a bracketed IPv6 address
 		}
 	}
-	return host != "" && strings.Trim(strings.ToLower(host), "abcdefghijklmnopqrstuvwxyz0123456789.-") == ""
+	if host == "" || strings.Trim(strings.ToLower(host), "abcdefghijklmnopqrstuvwxyz0123456789.-") != "" {
+		return false
+	}
+	u, err := url.Parse("http://" + h)
+	return err == nil && u.Host == h
 }

@@ -3,7 +3,9 @@ package station
 import (
 	"crypto/tls"
 	"net/http/httptest"
+	"net/url"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -122,4 +124,21 @@ func TestBaseURL(t *testing.T) {
 			}
 		})
 	}
+}
+
+func FuzzBaseURL(f *testing.F) {
+	for _, s := range []string{"mirror.example:8080", "[::1]:80", "a b", "x\"><y", "", "ex.com:99999999999999999999", "ünï.example"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, host string) {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.Host = host
+		got := BaseURL(r, "")
+		if strings.ContainsAny(got, "\"'<> \t\n\\") {
+			t.Errorf("BaseURL with Host %q = %q: unsafe characters", host, got)
+		}
+		if u, err := url.Parse(got); err != nil || u.Host == "" || u.Path != "" {
+			t.Errorf("BaseURL with Host %q = %q: not a base URL (%v)", host, got, err)
+		}
+	})
 }

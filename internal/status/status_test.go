@@ -186,3 +186,22 @@ func htmlEscape(s string) string {
 	r := strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&#34;", "'", "&#39;", "+", "&#43;")
 	return r.Replace(s)
 }
+
+func FuzzStatusPaths(f *testing.F) {
+	for _, s := range []string{"/", "/help/", "/help/go", "/help/../etc", "/status.json", "/help/%00", "/x<script>"} {
+		f.Add(s, "format=json")
+	}
+	h := newHandler()
+	f.Fuzz(func(t *testing.T, path, query string) {
+		req := httptest.NewRequest("GET", "/", nil)
+		req.URL.Path, req.URL.RawQuery = path, query
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != 200 && rec.Code != 404 {
+			t.Errorf("GET %q?%q: %d, want 200 or 404", path, query, rec.Code)
+		}
+		if strings.Contains(rec.Body.String(), "<script") {
+			t.Errorf("GET %q: the page holds a script", path)
+		}
+	})
+}

@@ -46,6 +46,7 @@ type Session struct {
 	mu        sync.Mutex
 	firstErrs []string
 	seen      map[string]bool // keys of the previous run still true, and new ones
+	prevSeen  map[string]bool // prev.Seen as a set, made on first use
 	cursor    string
 	note      string
 }
@@ -211,11 +212,15 @@ func (s *Session) Seen(key string) bool {
 	if s.seen[key] {
 		return true
 	}
-	for _, k := range s.prev.Seen {
-		if k == key {
-			s.seen[key] = true
-			return true
+	if s.prevSeen == nil {
+		s.prevSeen = make(map[string]bool, len(s.prev.Seen))
+		for _, k := range s.prev.Seen {
+			s.prevSeen[k] = true
 		}
+	}
+	if s.prevSeen[key] {
+		s.seen[key] = true
+		return true
 	}
 	return false
 }

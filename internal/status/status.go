@@ -69,6 +69,7 @@ func New(src station.Source, opts Options) *Handler {
 	h.tmpl = template.Must(template.New("").Funcs(template.FuncMap{
 		"when":      h.when,
 		"ago":       h.ago,
+		"until":     h.until,
 		"stateText": stateText,
 		"size":      feed.HumanSize,
 	}).ParseFS(templateFS, "templates/*.html"))
@@ -214,6 +215,15 @@ func plural(n int, unit string) string {
 		return "1 " + unit
 	}
 	return fmt.Sprintf("%d %ss", n, unit)
+}
+
+// until writes when a next run is due: "in 2 hours", or "due now" once
+// its time has come.
+func (h *Handler) until(t time.Time) string {
+	if !t.After(h.opts.Now()) {
+		return "due now"
+	}
+	return h.ago(t)
 }
 
 // stateText names a state for people.

@@ -63,7 +63,7 @@ func TestStatusPage(t *testing.T) {
 		`<tr id="mirror-go">`, "Go modules", "Checksum database", "Go archives", "Vulnerability database", "OCI images", "PyPI", "npm",
 		`state-success">Synced`, `state-cache">On demand`, `state-syncing">Syncing`, `state-failed">Failed`,
 		`state-partial">Partly synced`, `state-pending">Pending`,
-		"vulndb: GET /vuln/index/db.json: 502 Bad Gateway", "2 hours ago", "in 4 hours", "3 days ago",
+		"vulndb: GET /vuln/index/db.json: 502 Bad Gateway", "2 hours ago", "in 4 hours", "3 days ago", "due now",
 		"187G", "25M", "unknown", "https://registry-1.docker.io", `href="/help/oci"`, `http-equiv="refresh"`,
 	} {
 		if !strings.Contains(body, want) {

@@ -54,6 +54,20 @@ if ! command -v npm >/dev/null; then
 	apt-get install -y -qq nodejs npm >/dev/null
 fi
 # --- end npm mirror
+# --- station: status page browser test and monitoring rules -----------------
+# The status page is checked in a headless Chromium (internal/status), and the
+# alert rules with promtool from Debian's prometheus package (deploy/). Both
+# tests fail in CI when these are missing.
+station_missing=()
+command -v chromium >/dev/null || station_missing+=(chromium)
+command -v promtool >/dev/null || station_missing+=(prometheus)
+if ((${#station_missing[@]})); then
+	echo "test.sh: installing ${station_missing[*]}" >&2
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq >/dev/null
+	apt-get install -y -qq --no-install-recommends "${station_missing[@]}" >/dev/null
+fi
+# --- end station --------------------------------------------------------------
 
 # shellcheck source=../.ci/redis.sh
 source .ci/redis.sh

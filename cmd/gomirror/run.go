@@ -60,6 +60,7 @@ func run(ctx context.Context, args, env []string, stdin io.Reader, stdout, stder
 	root.AddCommand(a.clientCommands()...)
 	root.AddCommand(a.vulnCommand())
 	root.AddCommand(a.installCmd())
+	root.AddCommand(a.syncCommands()...)
 
 	err := root.ExecuteContext(ctx)
 	var exit exitError

@@ -1,0 +1,301 @@
+package jobs
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"golang.org/x/mod/semver"
+)
+
+// Packages says what a pypi or npm job syncs: the files of the newest
+// versions of each package.
+type Packages struct {
+	// Packages are the project (PyPI) or package (npm, "@scope/name")
+	// names.
+	Packages []string `yaml:"packages" json:"packages"`
+	// Newest is how many of each package's newest releases to fetch
+	// (pre-releases and yanked files left out). Zero means 1.
+	Newest int `yaml:"newest" json:"newest,omitempty"`
+}
+
+func (p *Packages) check() error {
+	if len(p.Packages) == 0 {
+		return errors.New("packages: empty")
+	}
+	if p.Newest < 0 {
+		return errors.New("newest: negative")
+	}
+	return nil
+}
+
+// eachPackage runs fn for each package, and fails the run when none of
+// them synced.
+func (p *Packages) eachPackage(ctx context.Context, s *Session, fn func(ctx context.Context, name string) error) error {
+	errs := make([]error, len(p.Packages))
+	s.Each(ctx, len(p.Packages), func(ctx context.Context, i int) {
+		errs[i] = fn(ctx, p.Packages[i])
+	})
+	for _, err := range errs {
+		if err == nil {
+			return nil
+		}
+	}
+	return fmt.Errorf("no package synced: %w", errors.Join(errs...))
+}
+
+// filePath returns the path and query of link, resolved against base, for
+// a request to the mirror (whatever host the mirror wrote in it).
+func filePath(base *url.URL, link string) (string, error) {
+	ref, err := url.Parse(link)
+	if err != nil {
+		return "", err
+	}
+	u := base.ResolveReference(ref)
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return "", fmt.Errorf("link %q: not http", link)
+	}
+	return u.EscapedPath() + strings.TrimSuffix("?"+u.RawQuery, "?"), nil
+}
+
+// pypi is the pypi kind.
+type pypi struct{ *Packages }
+
+var pypiNameRE = regexp.MustCompile(`^([A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9])$`)
+
+func (p pypi) check() error {
+	if err := p.Packages.check(); err != nil {
+		return err
+	}
+	for _, n := range p.Packages.Packages {
+		if !pypiNameRE.MatchString(n) {
+			return fmt.Errorf("packages: %q is not a PyPI project name", n)
+		}
+	}
+	return nil
+}
+
+var (
+	separatorsRE = regexp.MustCompile(`[-_.]+`)
+	preRE        = regexp.MustCompile(`\d(a|b|c|rc|alpha|beta|pre|preview)\d*`)
+)
+
+// pep503 normalizes a project name as PEP 503 says.
+func pep503(name string) string {
+	return strings.ToLower(separatorsRE.ReplaceAllString(name, "-"))
+}
+
+// simpleAccept asks for the JSON form of the simple API (PEP 691).
+const simpleAccept = "application/vnd.pypi.simple.v1+json"
+
+// Sync reads each project's JSON page and fetches the files of its newest
+// releases.
+func (p pypi) Sync(ctx context.Context, s *Session) error {
+	newest := max(p.Newest, 1)
+	return p.eachPackage(ctx, s, func(ctx context.Context, name string) error {
+		page := "/pypi/simple/" + pep503(name) + "/"
+		resp, err := s.Get(ctx, page, simpleAccept)
+		if err != nil {
+			return err
+		}
+		var doc struct {
+			Files []struct {
+				Filename string          `json:"filename"`
+				URL      string          `json:"url"`
+				Yanked   json.RawMessage `json:"yanked"`
+			} `json:"files"`
+		}
+		if err := json.Unmarshal(resp.Body, &doc); err != nil {
+			err = fmt.Errorf("GET %s: %w", page, err)
+			s.fail(err)
+			return err
+		}
+		byVersion := map[string][]string{}
+		for _, f := range doc.Files {
+			if y := string(f.Yanked); y != "" && y != "false" && y != "null" {
+				continue
+			}
+			v := pypiVersion(f.Filename)
+			if v == "" || pypiPre(v) {
+				continue
+			}
+			byVersion[v] = append(byVersion[v], f.URL)
+		}
+		versions := slices.SortedFunc(func(yield func(string) bool) {
+			for v := range byVersion {
+				if !yield(v) {
+					return
+				}
+			}
+		}, func(a, b string) int { return comparePEP440(b, a) })
+		if len(versions) == 0 {
+			err := fmt.Errorf("%s: no release file", name)
+			s.fail(err)
+			return err
+		}
+		for _, v := range versions[:min(newest, len(versions))] {
+			for _, link := range byVersion[v] {
+				path, err := filePath(resp.URL, link)
+				if err != nil {
+					s.fail(fmt.Errorf("%s %s: %w", name, v, err))
+					continue
+				}
+				key := "pypi:" + path
+				if s.Seen(key) {
+					continue
+				}
+				if s.Fetch(ctx, path, "") == nil {
+					s.MarkSeen(key)
+				}
+			}
+		}
+		return nil
+	})
+}
+
+// pypiVersion returns the version in a wheel or sdist file name, or "".
+func pypiVersion(filename string) string {
+	if base, ok := strings.CutSuffix(filename, ".whl"); ok {
+		parts := strings.Split(base, "-")
+		if len(parts) < 5 {
+			return ""
+		}
+		return parts[1]
+	}
+	for _, ext := range []string{".tar.gz", ".zip", ".tar.bz2", ".tgz", ".tar.xz"} {
+		if base, ok := strings.CutSuffix(filename, ext); ok {
+			i := strings.LastIndex(base, "-")
+			if i <= 0 {
+				return ""
+			}
+			return base[i+1:]
+		}
+	}
+	return ""
+}
+
+// pypiPre reports whether a version is a pre-release or development
+// release (1.0a1, 2.0rc1, 3.0.dev2).
+func pypiPre(v string) bool {
+	v = strings.ToLower(v)
+	return strings.Contains(v, "dev") || preRE.MatchString(v)
+}
+
+// comparePEP440 orders two final releases by their release numbers,
+// then by any post-release or local part as plain text. It is enough to
+// pick the newest releases, not a full PEP 440 ordering.
+func comparePEP440(a, b string) int {
+	na, ra := releaseNumbers(a)
+	nb, rb := releaseNumbers(b)
+	if c := slices.Compare(na, nb); c != 0 {
+		return c
+	}
+	return cmp.Compare(ra, rb)
+}
+
+// releaseNumbers splits "1.10.2.post1" into [1 10 2] and ".post1"; an
+// epoch ("2!1.0") comes first.
+func releaseNumbers(v string) ([]int, string) {
+	epoch := 0
+	if e, rest, ok := strings.Cut(v, "!"); ok {
+		epoch, _ = strconv.Atoi(e)
+		v = rest
+	}
+	nums := []int{epoch}
+	for len(v) > 0 {
+		end := strings.IndexFunc(v, func(r rune) bool { return r < '0' || r > '9' })
+		if end == 0 {
+			break
+		}
+		if end < 0 {
+			end = len(v)
+		}
+		n, _ := strconv.Atoi(v[:end])
+		nums = append(nums, n)
+		v = v[end:]
+		if !strings.HasPrefix(v, ".") || len(v) < 2 || v[1] < '0' || v[1] > '9' {
+			break
+		}
+		v = v[1:]
+	}
+	for len(nums) > 1 && nums[len(nums)-1] == 0 {
+		nums = nums[:len(nums)-1] // 1.0 == 1.0.0
+	}
+	return nums, v
+}
+
+// npm is the npm kind.
+type npm struct{ *Packages }
+
+var npmNameRE = regexp.MustCompile(`^(@[a-z0-9][a-z0-9._~-]*/)?[a-z0-9][a-z0-9._~-]*$`)
+
+func (p npm) check() error {
+	if err := p.Packages.check(); err != nil {
+		return err
+	}
+	for _, n := range p.Packages.Packages {
+		if !npmNameRE.MatchString(n) {
+			return fmt.Errorf("packages: %q is not an npm package name", n)
+		}
+	}
+	return nil
+}
+
+// Sync reads each package's packument and fetches the tarballs of its
+// newest releases.
+func (p npm) Sync(ctx context.Context, s *Session) error {
+	newest := max(p.Newest, 1)
+	return p.eachPackage(ctx, s, func(ctx context.Context, name string) error {
+		page := "/npm/" + strings.Replace(name, "/", "%2f", 1)
+		resp, err := s.Get(ctx, page, "application/json")
+		if err != nil {
+			return err
+		}
+		var doc struct {
+			Versions map[string]struct {
+				Dist struct {
+					Tarball string `json:"tarball"`
+				} `json:"dist"`
+			} `json:"versions"`
+		}
+		if err := json.Unmarshal(resp.Body, &doc); err != nil {
+			err = fmt.Errorf("GET %s: %w", page, err)
+			s.fail(err)
+			return err
+		}
+		var versions []string
+		for v, meta := range doc.Versions {
+			if semver.IsValid("v"+v) && semver.Prerelease("v"+v) == "" && meta.Dist.Tarball != "" {
+				versions = append(versions, v)
+			}
+		}
+		if len(versions) == 0 {
+			err := fmt.Errorf("%s: no release", name)
+			s.fail(err)
+			return err
+		}
+		slices.SortFunc(versions, func(a, b string) int { return semver.Compare("v"+b, "v"+a) })
+		for _, v := range versions[:min(newest, len(versions))] {
+			path, err := filePath(resp.URL, doc.Versions[v].Dist.Tarball)
+			if err != nil {
+				s.fail(fmt.Errorf("%s@%s: %w", name, v, err))
+				continue
+			}
+			key := "npm:" + path
+			if s.Seen(key) {
+				continue
+			}
+			if s.Fetch(ctx, path, "") == nil {
+				s.MarkSeen(key)
+			}
+		}
+		return nil
+	})
+}

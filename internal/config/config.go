@@ -20,6 +20,7 @@ import (
 	"github.com/spf13/pflag"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/gomirror/gomirror/internal/jobs"
 	"github.com/gomirror/gomirror/internal/policy"
 )
 
@@ -57,6 +58,9 @@ type Config struct {
 	// Policy decides which module versions may be served; set only in
 	// the configuration file, under "policy".
 	Policy policy.Config
+	// Sync declares the sync jobs; set only in the configuration file,
+	// under "sync".
+	Sync jobs.Config
 }
 
 // Default returns the built-in defaults. getenv reads the environment, for
@@ -303,9 +307,15 @@ func (c *Config) loadFile(file string) error {
 		byName[s.name] = s
 	}
 	for key, node := range raw {
-		if key == "policy" {
+		switch key {
+		case "policy":
 			if err := loadPolicy(&node, &c.Policy); err != nil {
 				return fmt.Errorf("config file %s: policy: %w", file, err)
+			}
+			continue
+		case "sync":
+			if err := loadSync(&node, &c.Sync); err != nil {
+				return fmt.Errorf("config file %s: sync: %w", file, err)
 			}
 			continue
 		}
@@ -375,6 +385,7 @@ func (c *Config) Validate() error {
 		c.OCI.validate,
 		c.NPM.validate,
 		c.validatePolicy,
+		c.validateSync,
 	} {
 		if err := validate(); err != nil {
 			return err

@@ -29,6 +29,7 @@ type route struct {
 type router struct {
 	routes  []route
 	ops     http.Handler
+	station *stationParts // nil in tests that build no station
 	goproxy http.Handler
 }
 
@@ -56,6 +57,17 @@ func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rt.ops.ServeHTTP(w, r)
 		return
 	}
+	if h := rt.stationHandler(p); h != nil {
+		var extra []string
+		if strings.HasPrefix(p, "/-/") {
+			extra = []string{http.MethodPost}
+		}
+		if !getOrHead(w, r, extra) {
+			return
+		}
+		h.ServeHTTP(w, r)
+		return
+	}
 	if ro := rt.find(p); ro != nil {
 		if !ro.anyMethod && !getOrHead(w, r, ro.methods) {
 			return
@@ -69,11 +81,20 @@ func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rt.goproxy.ServeHTTP(w, r)
 }
 
+func (rt *router) stationHandler(p string) http.Handler {
+	if rt.station == nil {
+		return nil
+	}
+	return rt.station.handlerFor(p)
+}
+
 func (rt *router) ecosystem(r *http.Request) string {
 	p := r.URL.Path
 	switch ro := rt.find(p); {
 	case isOps(p):
 		return "ops"
+	case rt.stationHandler(p) != nil:
+		return "station"
 	case ro != nil:
 		return ro.ecosystem
 	default:
@@ -86,6 +107,8 @@ func (rt *router) kind(r *http.Request) string {
 	switch {
 	case isOps(p):
 		return strings.TrimPrefix(p, "/")
+	case rt.stationHandler(p) != nil:
+		return "page"
 	case rt.find(p) != nil:
 		return "other"
 	default:

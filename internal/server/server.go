@@ -27,6 +27,7 @@ import (
 	"github.com/gomirror/gomirror/internal/coord"
 	"github.com/gomirror/gomirror/internal/golang"
 	"github.com/gomirror/gomirror/internal/goproxy"
+	"github.com/gomirror/gomirror/internal/jobs"
 	"github.com/gomirror/gomirror/internal/metrics"
 	"github.com/gomirror/gomirror/internal/policy"
 	"github.com/gomirror/gomirror/internal/pull"
@@ -57,6 +58,7 @@ type Server struct {
 	handler http.Handler
 	cache   *pull.Cache
 	vuln    *vuln.Handler // nil when off
+	station *stationParts
 	store   checker
 	coord   *coord.Coordinator
 }
@@ -246,6 +248,19 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, env []string)
 		rt.goproxy = policyGuard{p: p, next: gp}
 	}
 	s.handler = instrument(rt, log, m, rt)
+	var locker jobs.Locker
+	if s.coord != nil {
+		locker = s.coord
+	}
+	parts, err := newStation(cfg, st, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.handler.ServeHTTP(w, r)
+	}), locker, sdb.Name() != "", reg, log)
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("sync: %w", err)
+	}
+	rt.station = parts
+	s.station = parts
 	return s, nil
 }
 
@@ -415,6 +430,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
 	runVuln(ctx, s.vuln)
+	s.station.run(ctx, s.log)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {

@@ -64,25 +64,34 @@ func parseModuleFlag(s string) (module.Version, error) {
 }
 
 func (a *app) useCmd() *cobra.Command {
-	var file, private string
+	var file, private, registry string
+	var scopes []string
 	var dryRun, list bool
 	cmd := &cobra.Command{
 		Use:   "use TARGET MIRROR",
-		Short: "Point go, docker, pip or npm at a mirror (a preset name or a URL)",
-		Long: `Use points TARGET (go, docker, pip or npm) at MIRROR, a preset name
+		Short: "Point go, docker, containerd, podman, pip, uv, npm, pnpm or yarn at a mirror (a preset name or a URL)",
+		Long: `Use points TARGET at MIRROR, a preset name
 (see --list) or a URL. It saves what was there first, so "gomirror restore
 TARGET" can put it back byte for byte. Running it twice changes nothing the
 second time.
 
   go      go env -w GOPROXY=MIRROR,direct, and GOSUMDB through the mirror's
           /sumdb/ when it serves one (checksum verification stays on).
-  docker  adds MIRROR first in registry-mirrors of /etc/docker/daemon.json.
-  pip     sets index-url (and trusted-host for plain http) in pip.conf.
-  npm     sets registry in ~/.npmrc.`,
+  docker      adds MIRROR first in registry-mirrors of /etc/docker/daemon.json.
+  containerd  writes certs.d/<registry>/hosts.toml with MIRROR first, for pull
+              and resolve (--registry, default docker.io).
+  podman      adds a [[registry.mirror]] for --registry to registries.conf.
+  pip         sets index-url (and trusted-host for plain http) in pip.conf.
+  uv          sets the default [[index]] in uv.toml.
+  npm         sets registry in ~/.npmrc (and @scope:registry with --scope).
+  pnpm        the same in pnpm's rc file.
+  yarn        npmRegistryServer in ~/.yarnrc.yml, and registry in ~/.yarnrc.`,
 		Example: `  gomirror use go goproxy.cn
   gomirror use go https://mirror.corp.example --private 'git.corp.example'
   gomirror use pip tuna --dry-run
   gomirror use docker https://docker.m.daocloud.io --file ./daemon.json
+  gomirror use containerd http://mirror.corp.example:8080 --registry ghcr.io
+  gomirror use npm http://mirror.corp.example:8080/npm/ --scope @corp
   gomirror use --list`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if list {
@@ -106,7 +115,7 @@ second time.
 			if err != nil {
 				return err
 			}
-			opts := switcher.UseOptions{Target: target, Mirror: u, File: file, DryRun: dryRun}
+			opts := switcher.UseOptions{Target: target, Mirror: u, File: file, DryRun: dryRun, Registry: registry, Scopes: scopes}
 			if cmd.Flags().Changed("private") {
 				opts.Private = &private
 			}
@@ -116,7 +125,9 @@ second time.
 			return s.Use(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().StringVar(&file, "file", "", "configuration file to edit (docker, pip, npm)")
+	cmd.Flags().StringVar(&file, "file", "", "configuration file to edit (every target but go)")
+	cmd.Flags().StringVar(&registry, "registry", "", "registry to mirror (containerd, podman; default docker.io)")
+	cmd.Flags().StringArrayVar(&scopes, "scope", nil, "npm scope whose packages come from the mirror too (npm, pnpm, yarn; repeatable)")
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print the change and make none")
 	cmd.Flags().StringVar(&private, "private", "", "set GOPRIVATE to these comma-separated patterns (go only)")
 	cmd.Flags().BoolVar(&list, "list", false, "list the built-in mirror presets")
@@ -146,7 +157,7 @@ func (a *app) restoreCmd() *cobra.Command {
 	var dryRun bool
 	cmd := &cobra.Command{
 		Use:   "restore TARGET",
-		Short: "Put back what go, docker, pip or npm used before gomirror use",
+		Short: "Put back what a target used before gomirror use",
 		Long: `Restore puts TARGET's configuration back exactly as it was before the
 first "gomirror use" of the current run of changes: the same bytes, and
 files that use created are removed. Without --file it restores every file
@@ -265,7 +276,9 @@ when anything failed.`,
 			if err != nil {
 				return err
 			}
-			opts := doctor.Options{Go: g, HTTP: a.httpClient(), Timeout: timeout, Offline: offline, DockerConfig: dockerFile, PipConfig: pipFile, NpmConfig: npmFile}
+			opts := doctor.Options{Go: g, HTTP: a.httpClient(), Timeout: timeout, Offline: offline, DockerConfig: dockerFile, PipConfig: pipFile, NpmConfig: npmFile,
+				ContainerdHostsDir: switcher.ContainerdHostsDir(a.getenv)}
+			opts.PodmanConfig, _ = switcher.DefaultFile(switcher.Podman, a.getenv)
 			for _, f := range []struct {
 				dst    *string
 				target mirrors.Target

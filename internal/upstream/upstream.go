@@ -116,9 +116,9 @@ func New(cfg Config) (*Upstream, error) {
 		return nil, fmt.Errorf("upstream: %w", err)
 	}
 	u := &Upstream{
-		chain:     chain,
-		private:   cfg.Private,
-		client:    cfg.Client,
+		chain:         chain,
+		private:       cfg.Private,
+		client:        cfg.Client,
 		timeout:       cfg.Timeout,
 		headerTimeout: orDefault(cfg.HeaderTimeout, DefaultHeaderTimeout),
 		idleTimeout:   orDefault(cfg.IdleTimeout, DefaultIdleTimeout),

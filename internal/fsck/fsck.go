@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"path"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -51,8 +52,10 @@ type Options struct {
 	DryRun bool
 	// Jobs is how many module versions are checked at once; 0 means 4.
 	Jobs int
-	// TempDir holds zip files copied out of the store to be checked; ""
-	// means the system's temporary directory.
+	// TempDir holds zip files copied out of the store to be checked, for
+	// stores that cannot give a zip's local path (S3); "" means the
+	// system's temporary directory. Zips in a store on a local directory
+	// (with a Dir method, such as the disk store) are checked in place.
 	TempDir string
 	// Progress, when not nil, is called after each module version, never
 	// concurrently.
@@ -228,6 +231,10 @@ func checkVersion(ctx context.Context, opts Options, v *version) (*Report, error
 	return rep, nil
 }
 
+// maxSmallFile bounds the size of a .mod or .info file, as the go command
+// bounds a go.mod.
+const maxSmallFile = 16 << 20
+
 // check verifies one stored file.
 func check(ctx context.Context, opts Options, m module.Version, ext, name, zipHash, modHash string) error {
 	r, err := opts.Store.Get(ctx, name)
@@ -235,8 +242,27 @@ func check(ctx context.Context, opts Options, m module.Version, ext, name, zipHa
 		return fmt.Errorf("reading %s: %w", name, err)
 	}
 	defer r.Close()
-	// The checks read a local file: a zip is read twice, and an S3 object
-	// should not be fetched twice.
+	if ext != ".zip" {
+		data, err := io.ReadAll(io.LimitReader(r, maxSmallFile+1))
+		if err != nil {
+			return fmt.Errorf("reading %s: %w", name, err)
+		}
+		if len(data) > maxSmallFile {
+			return fmt.Errorf("%s%s is larger than %d bytes: %w", m, ext, maxSmallFile, verify.ErrInvalid)
+		}
+		if ext == ".mod" {
+			_, err = verify.Mod(m, data, modHash)
+		} else {
+			err = verify.Info(m, data)
+		}
+		return err
+	}
+	// The zip checks read a local file twice, by path.
+	if path, ok := localPath(opts.Store, name, r); ok {
+		_, err := verify.Zip(m, path, zipHash)
+		return err
+	}
+	// An S3 object is copied once rather than fetched twice.
 	f, err := os.CreateTemp(opts.TempDir, "gomirror-fsck-*"+ext)
 	if err != nil {
 		return err
@@ -249,7 +275,29 @@ func check(ctx context.Context, opts Options, m module.Version, ext, name, zipHa
 	if err != nil {
 		return fmt.Errorf("copying %s: %w", name, err)
 	}
-	return verify.File(m, ext, f.Name(), zipHash, modHash)
+	_, err = verify.Zip(m, f.Name(), zipHash)
+	return err
+}
+
+// localPath returns the path of the stored file name, which r reads, when
+// st keeps its files in a local directory (it has a Dir method, as the
+// disk store does) and that path leads to the very file r is.
+func localPath(st Store, name string, r io.Reader) (string, bool) {
+	d, ok := st.(interface{ Dir() string })
+	f, isFile := r.(*os.File)
+	if !ok || !isFile {
+		return "", false
+	}
+	path := filepath.Join(d.Dir(), filepath.FromSlash(name))
+	opened, err := f.Stat()
+	if err != nil {
+		return "", false
+	}
+	atPath, err := os.Stat(path)
+	if err != nil || !os.SameFile(opened, atPath) {
+		return "", false
+	}
+	return path, true
 }
 
 // quarantine moves name to QuarantinePrefix+name.

@@ -2,10 +2,15 @@ package fsck_test
 
 import (
 	"bytes"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/gomirror/gomirror/internal/fsck"
+	"github.com/gomirror/gomirror/internal/store/disk"
 	"github.com/gomirror/gomirror/internal/store/memstore"
 	"github.com/gomirror/gomirror/internal/sumdb"
 	"github.com/gomirror/gomirror/internal/sumdb/sumdbtest"
@@ -123,5 +128,82 @@ func TestRunLookupFails(t *testing.T) {
 	}
 	if _, ok := st.Bytes("example.com/good/@v/v1.0.0.mod"); !ok {
 		t.Errorf("a file that could not be checked was moved")
+	}
+}
+
+// TestRunDiskInPlace checks the zips of a disk store where they lie: with
+// a temporary directory that does not exist, any copy would fail, yet
+// every file is checked and the tampered zip found.
+func TestRunDiskInPlace(t *testing.T) {
+	good := sumdbtest.NewModule(t, "example.com/good", "v1.0.0", map[string]string{"good.go": "package good\n"})
+	published := sumdbtest.NewModule(t, "example.com/bad", "v1.0.0", map[string]string{"bad.go": "package bad\n"})
+	tampered := sumdbtest.NewModule(t, "example.com/bad", "v1.0.0", map[string]string{"bad.go": "package bad // tampered\n"})
+	db := sumdbtest.NewDB(t, "sum.example.test", good, published)
+	st, err := disk.New(t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	checker, err := sumdb.New(sumdb.Config{
+		GOSUMDB: db.Key + " " + db.URL, Store: st, StateDir: t.TempDir(), Client: sumdbtest.LocalClient(t),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range map[string][]byte{
+		"example.com/good/@v/v1.0.0.info": good.Info,
+		"example.com/good/@v/v1.0.0.mod":  good.Mod,
+		"example.com/good/@v/v1.0.0.zip":  good.Zip,
+		"example.com/bad/@v/v1.0.0.mod":   published.Mod,
+		"example.com/bad/@v/v1.0.0.zip":   tampered.Zip,
+	} {
+		if err := st.Put(t.Context(), name, bytes.NewReader(data)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	noTemp := filepath.Join(t.TempDir(), "absent")
+	rep, err := fsck.Run(t.Context(), fsck.Options{Store: st, Checker: checker, TempDir: noTemp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Checked != 5 || rep.OK != 4 || len(rep.Errors) != 0 {
+		t.Errorf("got checked %d, ok %d, errors %+v; want 5, 4, none (no copy made)", rep.Checked, rep.OK, rep.Errors)
+	}
+	if len(rep.Quarantined) != 1 || rep.Quarantined[0].Name != "example.com/bad/@v/v1.0.0.zip" || !strings.Contains(rep.Quarantined[0].Reason, "checksum mismatch") {
+		t.Errorf("got quarantined %+v, want the tampered zip for a checksum mismatch", rep.Quarantined)
+	}
+	if _, err := os.Stat(noTemp); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("temporary directory: Stat got %v, want it never made", err)
+	}
+}
+
+// TestRunCopiesWithoutLocalPath checks that zips of a store without local
+// paths are copied into TempDir: when it cannot be written, the zips are
+// reported as errors, not passed.
+func TestRunCopiesWithoutLocalPath(t *testing.T) {
+	good := sumdbtest.NewModule(t, "example.com/good", "v1.0.0", nil)
+	db := sumdbtest.NewDB(t, "sum.example.test", good)
+	st := memstore.New()
+	checker, err := sumdb.New(sumdb.Config{
+		GOSUMDB: db.Key + " " + db.URL, Store: st, StateDir: t.TempDir(), Client: sumdbtest.LocalClient(t),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	put(t, st, "example.com/good/@v/v1.0.0.zip", good.Zip)
+	put(t, st, "example.com/good/@v/v1.0.0.mod", good.Mod)
+	rep, err := fsck.Run(t.Context(), fsck.Options{Store: st, Checker: checker, TempDir: filepath.Join(t.TempDir(), "absent")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.OK != 1 || len(rep.Errors) != 1 || rep.Errors[0].Name != "example.com/good/@v/v1.0.0.zip" {
+		t.Errorf("got ok %d, errors %+v; want the .mod checked from memory and the zip's copy failing", rep.OK, rep.Errors)
+	}
+	rep, err = fsck.Run(t.Context(), fsck.Options{Store: st, Checker: checker, TempDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.OK != 2 || len(rep.Errors) != 0 || len(rep.Quarantined) != 0 {
+		t.Errorf("with a usable TempDir: got ok %d, errors %+v, quarantined %+v; want both files good", rep.OK, rep.Errors, rep.Quarantined)
 	}
 }

@@ -32,6 +32,21 @@ type Store interface {
 	Delete(ctx context.Context, name string) error
 }
 
+// FilePutter is implemented by stores that can take a whole temporary file
+// at less cost than Put: the core fills an artifact into a temporary file,
+// checks it, then stores it with PutFile when the store has it.
+type FilePutter interface {
+	// PutFile stores the content of the temporary file f, whose whole
+	// content (from offset 0, whatever f's current offset) is the
+	// artifact, under name, atomically as Put does. When f's path is on the
+	// store's file system, f is renamed into place, so that a fill needs
+	// room for one copy; otherwise it is copied. After PutFile returns,
+	// f's path may no longer exist, but f stays open and readable (its
+	// offset is unchanged); the caller still closes f and must not write
+	// to it any more.
+	PutFile(ctx context.Context, name string, f *os.File) error
+}
+
 // Walker is implemented by stores that can list the names under a prefix.
 // Only maintenance commands (fsck) walk a store; no request path does.
 type Walker interface {
@@ -45,6 +60,11 @@ type Walker interface {
 
 // ErrInvalidName is returned for a name that is not a clean relative path.
 var ErrInvalidName = errors.New("invalid store name")
+
+// ErrFull is wrapped by the errors of writes that failed for want of room:
+// a full disk or an exhausted quota, an object store out of space or over
+// its bucket quota. Check with errors.Is(err, ErrFull).
+var ErrFull = errors.New("storage full")
 
 // MaxNameLen bounds the length of a name.
 const MaxNameLen = 1024

@@ -41,6 +41,15 @@ func TestGoCommand(t *testing.T) {
 
 	goEnv := func() []string {
 		home := t.TempDir()
+		// Telemetry off: otherwise a child of the go command may still be
+		// writing its counters under HOME when the test removes it.
+		telemetry := filepath.Join(home, ".config", "go", "telemetry")
+		if err := os.MkdirAll(telemetry, 0o777); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(telemetry, "mode"), []byte("off"), 0o666); err != nil {
+			t.Fatal(err)
+		}
 		return []string{
 			"PATH=" + os.Getenv("PATH"),
 			"HOME=" + home,

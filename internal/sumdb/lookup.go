@@ -7,9 +7,8 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
-	"path/filepath"
 	"strings"
+	"sync"
 
 	"golang.org/x/mod/module"
 	xsumdb "golang.org/x/mod/sumdb"
@@ -22,9 +21,11 @@ import (
 // heads and tile proofs, reading cached lookups and tiles from the store.
 //
 // A module the database does not know gives an error matching
-// fs.ErrNotExist. When ctx is done, Lookup returns at once; the lookup goes
-// on in the background and its result is kept for the next caller.
-// Concurrent lookups of one module version share one lookup.
+// fs.ErrNotExist. Concurrent lookups of one module version share one
+// lookup, which lasts as long as one of its callers waits for it: when
+// ctx is done (its deadline is the caller's bound), Lookup returns at once
+// with an error matching ctx's cause, and when the last caller has gone the
+// shared lookup is cancelled. [SumDB.Shutdown] waits for lookups in flight.
 func (s *SumDB) Lookup(ctx context.Context, path, version string) (zipHash, modHash string, err error) {
 	if s.skip(path) {
 		return "", "", nil
@@ -35,25 +36,71 @@ func (s *SumDB) Lookup(ctx context.Context, path, version string) (zipHash, modH
 	if module.CanonicalVersion(version) != version {
 		return "", "", fmt.Errorf("checksum database lookup: %s@%s: version is not canonical", path, version)
 	}
-	ch := s.lookups.DoChan(path+"@"+version, func() (any, error) {
-		zip, mod, err := s.lookup(path, version)
-		return [2]string{zip, mod}, err
-	})
-	select {
-	case <-ctx.Done():
+	if ctx.Err() != nil {
 		return "", "", fmt.Errorf("looking up %s@%s in %s: %w", path, version, s.name, context.Cause(ctx))
-	case res := <-ch:
-		if res.Err != nil {
-			return "", "", res.Err
+	}
+	key := path + "@" + version
+	s.lookupMu.Lock()
+	c := s.lookups[key]
+	if c == nil {
+		// The lookup keeps ctx's values, not its cancellation: it belongs
+		// to all of its waiters.
+		lctx, t := s.tasks.start(context.WithoutCancel(ctx))
+		c = &lookupCall{task: t, done: make(chan struct{})}
+		s.lookups[key] = c
+		go s.runLookup(lctx, key, c, path, version)
+	}
+	c.waiters++
+	s.lookupMu.Unlock()
+
+	select {
+	case <-c.done:
+		return c.zip, c.mod, c.err
+	case <-ctx.Done():
+		s.lookupMu.Lock()
+		c.waiters--
+		if c.waiters == 0 {
+			if s.lookups[key] == c {
+				delete(s.lookups, key)
+			}
+			c.task.cancel(errNoWaiters)
 		}
-		h := res.Val.([2]string)
-		return h[0], h[1], nil
+		s.lookupMu.Unlock()
+		return "", "", fmt.Errorf("looking up %s@%s in %s: %w", path, version, s.name, context.Cause(ctx))
 	}
 }
 
-// lookup does the work of Lookup with the verifying client.
-func (s *SumDB) lookup(path, version string) (zipHash, modHash string, err error) {
-	c := s.verifierClient()
+// errNoWaiters cancels a lookup that every caller has stopped waiting for.
+var errNoWaiters = errors.New("no caller waits for the lookup")
+
+// lookupCall is one lookup of a module version in flight.
+type lookupCall struct {
+	task    *task
+	done    chan struct{} // closed once zip, mod and err are set
+	waiters int           // guarded by SumDB.lookupMu
+	zip     string
+	mod     string
+	err     error
+}
+
+// runLookup does the lookup c of path@version, called key, with ctx.
+func (s *SumDB) runLookup(ctx context.Context, key string, c *lookupCall, path, version string) {
+	defer s.tasks.finish(c.task)
+	zip, mod, err := s.lookup(ctx, path, version)
+	s.lookupMu.Lock()
+	if s.lookups[key] == c {
+		delete(s.lookups, key)
+	}
+	s.lookupMu.Unlock()
+	c.zip, c.mod, c.err = zip, mod, err
+	close(c.done)
+}
+
+// lookup does the work of Lookup with a verifying client of its own, which
+// makes its requests with ctx.
+func (s *SumDB) lookup(ctx context.Context, path, version string) (zipHash, modHash string, err error) {
+	ops := &clientOps{s: s, ctx: ctx}
+	c := xsumdb.NewClient(ops)
 	zipLines, err := c.Lookup(path, version)
 	if err == nil {
 		var modLines []string
@@ -62,11 +109,12 @@ func (s *SumDB) lookup(path, version string) (zipHash, modHash string, err error
 		modHash = hashFromLines(modLines, path, version+"/go.mod")
 	}
 	if err != nil {
-		// The client remembers failures for good: start afresh next time.
-		s.dropClient(c)
+		if ctx.Err() != nil {
+			return "", "", fmt.Errorf("looking up %s@%s in %s: %w", path, version, s.name, context.Cause(ctx))
+		}
 		epath, _ := module.EscapePath(path)
 		evers, _ := module.EscapeVersion(version)
-		if _, ok := s.notFound.LoadAndDelete("/lookup/" + epath + "@" + evers); ok {
+		if _, ok := ops.notFound.Load("/lookup/" + epath + "@" + evers); ok {
 			return "", "", fmt.Errorf("%s@%s: not found in checksum database %s: %w", path, version, s.name, fs.ErrNotExist)
 		}
 		return "", "", fmt.Errorf("checksum database %s: %w", s.name, err)
@@ -75,6 +123,14 @@ func (s *SumDB) lookup(path, version string) (zipHash, modHash string, err error
 		return "", "", fmt.Errorf("checksum database %s: %s@%s: record has no h1 hash for the zip or the go.mod", s.name, path, version)
 	}
 	return zipHash, modHash, nil
+}
+
+// Shutdown waits for the lookups in flight, and for fetches from the
+// database that outlive the request that started them, to finish. When
+// ctx is done first, it cancels them and returns an error matching ctx's
+// cause. Lookups started during Shutdown are waited for too.
+func (s *SumDB) Shutdown(ctx context.Context) error {
+	return s.tasks.wait(ctx)
 }
 
 // hashFromLines returns the h1 hash in go.sum lines "path vers h1:...".
@@ -88,32 +144,16 @@ func hashFromLines(lines []string, path, vers string) string {
 	return ""
 }
 
-// verifierClient returns the current verifying client, making a new one
-// when there is none or the current one has served long enough.
-func (s *SumDB) verifierClient() *xsumdb.Client {
-	s.clientMu.Lock()
-	defer s.clientMu.Unlock()
-	if s.client == nil || s.clientUses >= maxClientUses {
-		s.client = xsumdb.NewClient(&clientOps{s: s})
-		s.clientUses = 0
-	}
-	s.clientUses++
-	return s.client
-}
-
-// dropClient forgets c, if it is still the current client.
-func (s *SumDB) dropClient(c *xsumdb.Client) {
-	s.clientMu.Lock()
-	defer s.clientMu.Unlock()
-	if s.client == c {
-		s.client = nil
-	}
-}
-
 // clientOps gives golang.org/x/mod/sumdb's Client its view of the world:
 // the database through gomirror's upstream, the store as its cache, and
 // StateDir for its configuration.
-type clientOps struct{ s *SumDB }
+// One is made for each lookup: the ClientOps interface has no context, so
+// the lookup's travels in it.
+type clientOps struct {
+	s        *SumDB
+	ctx      context.Context
+	notFound sync.Map // remote lookup paths the database answered 404 or 410
+}
 
 var _ xsumdb.ClientOps = (*clientOps)(nil)
 
@@ -122,73 +162,46 @@ func (o *clientOps) ReadRemote(path string) ([]byte, error) {
 	if strings.HasPrefix(path, "/tile/") {
 		kind = "tile"
 	}
-	data, err := o.s.fetch(context.Background(), kind, path)
+	data, err := o.s.fetch(o.ctx, kind, path)
 	if errors.Is(err, fs.ErrNotExist) && kind == "lookup" {
-		o.s.notFound.Store(path, struct{}{})
+		o.notFound.Store(path, struct{}{})
 	}
 	return data, err
 }
 
-func (o *clientOps) configFile(file string) (string, error) {
+// checkConfigFile reports an error for a configuration file other than
+// the one holding the latest tree head.
+func (o *clientOps) checkConfigFile(file string) error {
 	if file != o.s.name+"/latest" {
-		return "", fmt.Errorf("unknown checksum database configuration file %q", file)
+		return fmt.Errorf("unknown checksum database configuration file %q", file)
 	}
-	return filepath.Join(o.s.stateDir, filepath.FromSlash(file)), nil
+	return nil
 }
 
 func (o *clientOps) ReadConfig(file string) ([]byte, error) {
 	if file == "key" {
 		return []byte(o.s.key), nil
 	}
-	name, err := o.configFile(file)
-	if err != nil {
+	if err := o.checkConfigFile(file); err != nil {
 		return nil, err
 	}
-	data, err := os.ReadFile(name)
-	if errors.Is(err, fs.ErrNotExist) {
+	data, err := o.s.loadState(o.ctx)
+	if data == nil && err == nil {
 		// No tree head yet: start from the empty tree.
-		return []byte{}, nil
+		data = []byte{}
 	}
 	return data, err
 }
 
 func (o *clientOps) WriteConfig(file string, old, new []byte) error {
-	name, err := o.configFile(file)
-	if err != nil {
+	if err := o.checkConfigFile(file); err != nil {
 		return err
 	}
-	o.s.configMu.Lock()
-	defer o.s.configMu.Unlock()
-	cur, err := os.ReadFile(name)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
-	if len(cur) > 0 && !bytes.Equal(cur, old) {
-		return xsumdb.ErrWriteConflict
-	}
-	if err := os.MkdirAll(filepath.Dir(name), 0o777); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(name), ".latest-*")
-	if err != nil {
-		return err
-	}
-	_, err = tmp.Write(new)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), name)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("saving checksum database tree head: %w", err)
-	}
-	return nil
+	return o.s.compareAndWriteState(old, new)
 }
 
 func (o *clientOps) ReadCache(file string) ([]byte, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), fetchTimeout)
+	ctx, cancel := context.WithTimeout(o.ctx, fetchTimeout)
 	defer cancel()
 	data, err := o.s.readStore(ctx, "sumdb/"+file)
 	if err == nil && len(data) == 0 {
@@ -198,9 +211,9 @@ func (o *clientOps) ReadCache(file string) ([]byte, error) {
 }
 
 func (o *clientOps) WriteCache(file string, data []byte) {
-	ctx, cancel := context.WithTimeout(context.Background(), fetchTimeout)
+	ctx, cancel := context.WithTimeout(o.ctx, fetchTimeout)
 	defer cancel()
-	if err := o.s.store.Put(ctx, "sumdb/"+file, bytes.NewReader(data)); err != nil {
+	if err := o.s.store.Put(ctx, "sumdb/"+file, bytes.NewReader(data)); err != nil && o.ctx.Err() == nil {
 		o.s.log.Warn("caching checksum database file", "name", "sumdb/"+file, "err", err)
 	}
 }

@@ -141,8 +141,10 @@ func (s *SumDB) serveImmutable(w http.ResponseWriter, r *http.Request, req reque
 	}
 	s.countStore("miss")
 	ch := s.fetches.DoChan(name, func() (any, error) {
-		// The fill survives the client hanging up.
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), fetchTimeout)
+		// The fill survives the client hanging up; Shutdown waits for it.
+		ctx, t := s.tasks.start(context.WithoutCancel(ctx))
+		defer s.tasks.finish(t)
+		ctx, cancel := context.WithTimeout(ctx, fetchTimeout)
 		defer cancel()
 		data, err := s.fetch(ctx, req.kind, req.remote)
 		if err != nil {
@@ -209,7 +211,9 @@ func (s *SumDB) serveLatest(w http.ResponseWriter, r *http.Request) {
 	s.countStore("miss")
 	name := "sumdb/" + s.name + "/latest"
 	ch := s.fetches.DoChan(name, func() (any, error) {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), fetchTimeout)
+		ctx, t := s.tasks.start(context.WithoutCancel(ctx))
+		defer s.tasks.finish(t)
+		ctx, cancel := context.WithTimeout(ctx, fetchTimeout)
 		defer cancel()
 		data, err := s.fetch(ctx, "latest", "/latest")
 		if err != nil {

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"golang.org/x/mod/module"
-	xsumdb "golang.org/x/mod/sumdb"
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/sync/singleflight"
 
@@ -63,9 +62,6 @@ const (
 	fetchTimeout = time.Minute
 	// maxResponse bounds the size of one upstream response.
 	maxResponse = 16 << 20
-	// maxClientUses is how many lookups one verifier client serves before
-	// it is replaced, so that its in-memory caches stay bounded.
-	maxClientUses = 10000
 	// rediscoverAfter is how long a database location found after an
 	// upstream error is used before the proxies are asked again.
 	rediscoverAfter = time.Minute
@@ -98,24 +94,22 @@ type SumDB struct {
 	base      *url.URL  // where the database is reached, once known
 	baseUntil time.Time // zero: base is for good
 
-	clientMu   sync.Mutex
-	client     *xsumdb.Client
-	clientUses int
+	stateMu sync.Mutex // guards the state file and damage
+	damage  error      // damage found in the state file, until rebuilt
 
-	configMu sync.Mutex // serialises WriteConfig
-
-	lookups singleflight.Group // by module@version
-	fetches singleflight.Group // by store name
+	lookupMu sync.Mutex
+	lookups  map[string]*lookupCall // by module@version
+	fetches  singleflight.Group     // by store name
+	tasks    tasks                  // lookups and fetches, for Shutdown
 
 	latestMu sync.Mutex
 	latest   []byte
 	latestAt time.Time
-
-	notFound sync.Map // remote lookup paths the database answered 404 or 410
 }
 
 // New checks cfg and returns a SumDB. It makes no request: the database is
-// found on first use.
+// found on first use. A damaged state file in StateDir is logged and
+// reported by [SumDB.Check], and rebuilt on first use.
 func New(cfg Config) (*SumDB, error) {
 	s := &SumDB{
 		private:   cfg.Private,
@@ -126,6 +120,7 @@ func New(cfg Config) (*SumDB, error) {
 		http:      cfg.Client,
 		log:       cfg.Logger,
 		metrics:   cfg.Metrics,
+		lookups:   make(map[string]*lookupCall),
 	}
 	if s.latestTTL <= 0 {
 		s.latestTTL = time.Minute
@@ -175,6 +170,10 @@ func New(cfg Config) (*SumDB, error) {
 	}
 	if err := os.MkdirAll(cfg.StateDir, 0o777); err != nil {
 		return nil, fmt.Errorf("checksum database state: %w", err)
+	}
+	if _, err := s.readState(); err != nil {
+		s.log.Error("checksum database state damaged; it will be rebuilt from the database's latest tree head", "sumdb", s.name, "err", err)
+		s.damage = err
 	}
 	return s, nil
 }
@@ -239,19 +238,22 @@ func (s *SumDB) skip(path string) bool {
 // command does: the first proxy whose /sumdb/NAME/supported answers 200,
 // or the database itself when every proxy answers 404 or 410. A location
 // found while a proxy was failing is used for a while only, then the
-// proxies are asked again.
-func (s *SumDB) dbBase(ctx context.Context) *url.URL {
+// proxies are asked again. The search is shared and outlives ctx; the
+// error is ctx's when it is done first.
+func (s *SumDB) dbBase(ctx context.Context) (*url.URL, error) {
 	if s.explicit || len(s.proxies) == 0 {
-		return s.direct
+		return s.direct, nil
 	}
 	s.baseMu.Lock()
 	base, until := s.base, s.baseUntil
 	s.baseMu.Unlock()
 	if base != nil && (until.IsZero() || time.Now().Before(until)) {
-		return base
+		return base, nil
 	}
-	res, _, _ := s.fetches.Do("\x00discover", func() (any, error) {
-		base, definitive := s.discover(context.WithoutCancel(ctx))
+	ch := s.fetches.DoChan("\x00discover", func() (any, error) {
+		ctx, t := s.tasks.start(context.WithoutCancel(ctx))
+		defer s.tasks.finish(t)
+		base, definitive := s.discover(ctx)
 		s.baseMu.Lock()
 		s.base, s.baseUntil = base, time.Time{}
 		if !definitive {
@@ -260,7 +262,12 @@ func (s *SumDB) dbBase(ctx context.Context) *url.URL {
 		s.baseMu.Unlock()
 		return base, nil
 	})
-	return res.(*url.URL)
+	select {
+	case <-ctx.Done():
+		return nil, fmt.Errorf("finding checksum database %s: %w", s.name, context.Cause(ctx))
+	case res := <-ch:
+		return res.Val.(*url.URL), nil
+	}
 }
 
 // discover asks the proxies in turn. definitive is false when a proxy
@@ -285,7 +292,10 @@ func (s *SumDB) discover(ctx context.Context) (base *url.URL, definitive bool) {
 // fetch gets remote ("/latest", "/lookup/...", "/tile/...") from the
 // database.
 func (s *SumDB) fetch(ctx context.Context, kind, remote string) ([]byte, error) {
-	base := s.dbBase(ctx)
+	base, err := s.dbBase(ctx)
+	if err != nil {
+		return nil, err
+	}
 	u := *base
 	u.Path = strings.TrimSuffix(u.Path, "/") + remote
 	u.RawPath = ""

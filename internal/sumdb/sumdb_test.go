@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"io/fs"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -29,35 +30,74 @@ const dbName = "sum.example.test"
 // world is a fake checksum database and a SumDB proxying it, served by
 // httptest.
 type world struct {
-	db    *sumdbtest.DB
-	store *memstore.Store
-	sumdb *sumdb.SumDB
-	url   string // the SumDB's httptest server
-	mods  map[string]*sumdbtest.Module
+	db       *sumdbtest.DB
+	store    *memstore.Store
+	sumdb    *sumdb.SumDB
+	url      string // the SumDB's httptest server
+	mods     map[string]*sumdbtest.Module
+	stateDir string
+	logs     *logBuffer
+}
+
+// logBuffer collects log output; it is safe for concurrent use.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// config returns the configuration of the world's SumDB.
+func (w *world) config(t *testing.T, latestTTL time.Duration) sumdb.Config {
+	return sumdb.Config{
+		GOSUMDB:   w.db.Key + " " + w.db.URL,
+		Private:   "corp.example.com",
+		NoSumDB:   "nosum.example.com/*",
+		Store:     w.store,
+		StateDir:  w.stateDir,
+		LatestTTL: latestTTL,
+		Client:    sumdbtest.LocalClient(t),
+		Logger:    slog.New(slog.NewTextHandler(w.logs, nil)),
+		Metrics:   metrics.New(nil),
+	}
+}
+
+// shutdown waits for s's lookups when the test ends, before the state
+// directory is removed: register it after t.TempDir.
+func shutdown(t *testing.T, s *sumdb.SumDB) {
+	t.Cleanup(func() {
+		if err := s.Shutdown(context.WithoutCancel(t.Context())); err != nil {
+			t.Errorf("Shutdown: %v", err)
+		}
+	})
 }
 
 func newWorld(t *testing.T, latestTTL time.Duration) *world {
 	t.Helper()
-	w := &world{mods: map[string]*sumdbtest.Module{
+	// The state directory is made first so that it is removed last, once
+	// the database is closed and every lookup has finished.
+	w := &world{stateDir: t.TempDir(), logs: &logBuffer{}, mods: map[string]*sumdbtest.Module{
 		"good":    sumdbtest.NewModule(t, "example.com/good", "v1.0.0", map[string]string{"good.go": "package good\n"}),
 		"other":   sumdbtest.NewModule(t, "example.com/other", "v1.2.3", nil),
 		"private": sumdbtest.NewModule(t, "corp.example.com/secret", "v1.0.0", nil),
 	}}
 	w.db = sumdbtest.NewDB(t, dbName, w.mods["good"], w.mods["other"], w.mods["private"])
 	w.store = memstore.New()
-	s, err := sumdb.New(sumdb.Config{
-		GOSUMDB:   w.db.Key + " " + w.db.URL,
-		Private:   "corp.example.com",
-		NoSumDB:   "nosum.example.com/*",
-		Store:     w.store,
-		StateDir:  t.TempDir(),
-		LatestTTL: latestTTL,
-		Client:    sumdbtest.LocalClient(t),
-		Metrics:   metrics.New(nil),
-	})
+	s, err := sumdb.New(w.config(t, latestTTL))
 	if err != nil {
 		t.Fatal(err)
 	}
+	shutdown(t, s)
 	w.sumdb = s
 	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)

@@ -15,5 +15,7 @@
 // Its errors follow the house rules: "not found" matches [fs.ErrNotExist]
 // and its message is the upstream's one-line reason, a chain ending in "off"
 // gives an error matching [fs.ErrPermission], and a malformed name gives an
-// error matching [fs.ErrInvalid].
+// error matching [fs.ErrInvalid]. A proxy that sends no response header
+// within HeaderTimeout, or no byte of its body within IdleTimeout, gives an
+// error matching [os.ErrDeadlineExceeded], never "not found".
 package upstream

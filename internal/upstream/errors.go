@@ -1,8 +1,12 @@
 package upstream
 
 import (
+	"context"
+	"fmt"
 	"io/fs"
+	"os"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 )
@@ -26,6 +30,25 @@ func (offError) Error() string { return "module lookup disabled by GOPROXY=off" 
 
 // Is reports whether target is fs.ErrPermission.
 func (offError) Is(target error) bool { return target == fs.ErrPermission }
+
+// timeoutError reports an upstream that went quiet for longer than a
+// configured bound. It matches os.ErrDeadlineExceeded, which callers map to
+// 504 Gateway Timeout, and context.DeadlineExceeded; never fs.ErrNotExist.
+type timeoutError struct {
+	what string // e.g. "no response header"
+	d    time.Duration
+}
+
+func (e *timeoutError) Error() string { return fmt.Sprintf("%s within %v", e.what, e.d) }
+
+// Is reports whether target is os.ErrDeadlineExceeded or
+// context.DeadlineExceeded.
+func (e *timeoutError) Is(target error) bool {
+	return target == os.ErrDeadlineExceeded || target == context.DeadlineExceeded
+}
+
+// Timeout reports true, as net.Error timeouts do.
+func (e *timeoutError) Timeout() bool { return true }
 
 // statusError is an HTTP answer from a proxy other than 200, 404 and 410.
 type statusError struct {

@@ -431,6 +431,110 @@ func TestFetchTimeout(t *testing.T) {
 	})
 }
 
+// TestFetchQuietUpstream checks the bounds on a proxy that goes quiet:
+// before its headers, or in the middle of its body. Either way the fetch
+// fails long before the whole-fetch Timeout with an error that matches
+// os.ErrDeadlineExceeded and is not "not found".
+func TestFetchQuietUpstream(t *testing.T) {
+	mod := newTestModule(t, "example.com/lib", "v1.0.0")
+	good := newFakeProxy(t, mod)
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	hang := func(r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}
+	noHeaders := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hang(r)
+	}))
+	t.Cleanup(noHeaders.Close)
+	stalls := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("PK partial"))
+		w.(http.Flusher).Flush()
+		hang(r)
+	}))
+	t.Cleanup(stalls.Close)
+	// Timeout is long: only the header and idle bounds can end these
+	// fetches in time.
+	const (
+		timeout = 10 * time.Minute
+		short   = 20 * time.Millisecond
+	)
+	checkTimeout := func(t *testing.T, what string, err error, want string) {
+		t.Helper()
+		if err == nil {
+			t.Fatalf("%s: got no error, want a timeout", what)
+		}
+		if !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Errorf("%s: got error %v, want one matching os.ErrDeadlineExceeded", what, err)
+		}
+		if errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("%s: got error %v matching fs.ErrNotExist, want a timeout only", what, err)
+		}
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: got error %q, want it to say %q", what, err, want)
+		}
+	}
+
+	t.Run("no headers", func(t *testing.T) {
+		u := newTest(t, Config{Proxy: noHeaders.URL, Timeout: timeout, HeaderTimeout: short})
+		body, err := u.Fetch(t.Context(), "example.com/lib/@v/v1.0.0.info")
+		if err == nil {
+			body.Close()
+		}
+		checkTimeout(t, "Fetch from a proxy that sends no headers", err, "no response header within "+short.String())
+	})
+	t.Run("no headers, comma stops", func(t *testing.T) {
+		u := newTest(t, Config{Proxy: noHeaders.URL + "," + good.URL, Timeout: timeout, HeaderTimeout: short})
+		before := good.requests()
+		body, err := u.Fetch(t.Context(), "example.com/lib/@v/v1.0.0.info")
+		if err == nil {
+			body.Close()
+		}
+		checkTimeout(t, "Fetch from a proxy that sends no headers, then another", err, "no response header")
+		if got := good.requests() - before; got != 0 {
+			t.Errorf("after a timeout and ',': got %d requests to the next proxy, want 0 (a timeout is not \"not found\")", got)
+		}
+	})
+	t.Run("no headers, pipe falls through", func(t *testing.T) {
+		u := newTest(t, Config{Proxy: noHeaders.URL + "|" + good.URL, Timeout: timeout, HeaderTimeout: short})
+		body, err := u.Fetch(t.Context(), "example.com/lib/@v/v1.0.0.zip")
+		if err != nil {
+			t.Fatalf("Fetch: got error %v, want the next proxy's zip", err)
+		}
+		if got := readAll(t, body); !bytes.Equal(got, mod.zip) {
+			t.Errorf("Fetch: got %d bytes, want the module's %d-byte zip", len(got), len(mod.zip))
+		}
+	})
+	t.Run("body stalls", func(t *testing.T) {
+		u := newTest(t, Config{Proxy: stalls.URL, Timeout: timeout, IdleTimeout: short})
+		body, err := u.Fetch(t.Context(), "example.com/lib/@v/v1.0.0.zip")
+		if err != nil {
+			t.Fatalf("Fetch: got error %v, want a body that stalls", err)
+		}
+		defer body.Close()
+		got, err := io.ReadAll(body)
+		checkTimeout(t, "reading a stalled body", err, "no data within "+short.String())
+		if string(got) != "PK partial" {
+			t.Errorf("reading a stalled body: got %q before the error, want %q", got, "PK partial")
+		}
+		// Later reads fail the same way.
+		if _, err := body.Read(make([]byte, 1)); !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Errorf("Read after the timeout: got error %v, want one matching os.ErrDeadlineExceeded", err)
+		}
+	})
+	t.Run("whole fetch", func(t *testing.T) {
+		u := newTest(t, Config{Proxy: noHeaders.URL, Timeout: short})
+		body, err := u.Fetch(t.Context(), "example.com/lib/@v/v1.0.0.info")
+		if err == nil {
+			body.Close()
+		}
+		checkTimeout(t, "Fetch that outlives Timeout", err, "fetch not finished within "+short.String())
+	})
+}
+
 func TestFetchStreams(t *testing.T) {
 	release := make(chan struct{})
 	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -527,8 +631,10 @@ func TestFetchMetrics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := gaugeValue(t, m.FetchesInFlight); got != 1 {
-		t.Errorf("in flight while the body is open: got %v, want 1", got)
+	// The core that fills the store counts fetches in flight; upstream
+	// must not count them a second time.
+	if got := gaugeValue(t, m.FetchesInFlight); got != 0 {
+		t.Errorf("in flight while the body is open: got %v, want 0 (not upstream's gauge)", got)
 	}
 	readAll(t, body)
 	body.Close() // a second Close must not count twice

@@ -16,6 +16,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -103,25 +104,42 @@ func (u *Upstream) backoff(attempt int, retryAfter time.Duration) time.Duration 
 	return max(d, retryAfter)
 }
 
-// getOnce sends one request. On failure, retryAfter is negative when the
-// failure is not worth retrying, and otherwise the delay the upstream asked
-// for (0 when it did not say).
+// getOnce sends one request, bounded by the header timeout; the body it
+// returns is bounded by the idle timeout. On failure, retryAfter is
+// negative when the failure is not worth retrying, and otherwise the delay
+// the upstream asked for (0 when it did not say). A timeout is not retried.
 func (u *Upstream) getOnce(ctx context.Context, t *url.URL, req proxypath.Name) (body io.ReadCloser, retryAfter time.Duration, err error) {
+	ctx, cancel := context.WithCancelCause(ctx)
 	hreq, err := http.NewRequestWithContext(ctx, http.MethodGet, t.String(), nil)
 	if err != nil {
+		cancel(nil)
 		return nil, -1, err
 	}
 	hreq.Header.Set("User-Agent", userAgent)
+	var headerTimer *time.Timer
+	if u.headerTimeout > 0 {
+		timeout := &timeoutError{what: "no response header", d: u.headerTimeout}
+		headerTimer = time.AfterFunc(u.headerTimeout, func() { cancel(timeout) })
+	}
 	resp, err := u.client.Do(hreq)
+	if headerTimer != nil && !headerTimer.Stop() && err == nil {
+		// The timer fired as the headers came: the request is cancelled.
+		resp.Body.Close()
+		err = context.Cause(ctx)
+	}
 	if err != nil {
-		if ue := (*url.Error)(nil); errors.As(err, &ue) {
+		if te := (*timeoutError)(nil); errors.As(context.Cause(ctx), &te) {
+			err = te
+		} else if ue := (*url.Error)(nil); errors.As(err, &ue) {
 			err = ue.Err // the URL is named by the caller
 		}
+		cancel(nil)
 		if isTransient(err) {
 			return nil, 0, err
 		}
 		return nil, -1, err
 	}
+	resp.Body = newIdleBody(resp.Body, u.idleTimeout, cancel)
 	if resp.StatusCode == http.StatusOK {
 		return resp.Body, 0, nil
 	}
@@ -138,6 +156,57 @@ func (u *Upstream) getOnce(ctx context.Context, t *url.URL, req proxypath.Name) 
 	default:
 		return nil, -1, &statusError{status: resp.Status, code: code, reason: reason}
 	}
+}
+
+// idleBody is a response body whose every Read must get a byte within
+// idle; otherwise it cancels the request, which ends the Read, and fails
+// with a *timeoutError. Closing it cancels the request.
+type idleBody struct {
+	rc      io.ReadCloser
+	idle    time.Duration
+	timer   *time.Timer // nil when idle is 0
+	timeout *timeoutError
+	fired   atomic.Bool
+	cancel  context.CancelCauseFunc
+}
+
+// newIdleBody returns rc bounded by idle (0: no bound), cancelling its
+// request with cancel.
+func newIdleBody(rc io.ReadCloser, idle time.Duration, cancel context.CancelCauseFunc) *idleBody {
+	b := &idleBody{rc: rc, idle: idle, cancel: cancel, timeout: &timeoutError{what: "no data", d: idle}}
+	if idle > 0 {
+		b.timer = time.AfterFunc(time.Hour, func() {
+			b.fired.Store(true)
+			cancel(b.timeout)
+		})
+		b.timer.Stop()
+	}
+	return b
+}
+
+func (b *idleBody) Read(p []byte) (int, error) {
+	if b.timer == nil {
+		return b.rc.Read(p)
+	}
+	if b.fired.Load() {
+		return 0, b.timeout
+	}
+	b.timer.Reset(b.idle)
+	n, err := b.rc.Read(p)
+	b.timer.Stop()
+	if err != nil && err != io.EOF && b.fired.Load() {
+		err = b.timeout
+	}
+	return n, err
+}
+
+func (b *idleBody) Close() error {
+	if b.timer != nil {
+		b.timer.Stop()
+	}
+	err := b.rc.Close()
+	b.cancel(nil)
+	return err
 }
 
 // isTransient reports whether a proxypath.Name error is a connection reset or

@@ -25,6 +25,14 @@ const DefaultTimeout = 5 * time.Minute
 // DefaultRetries is the number of retries when Config.Retries is zero.
 const DefaultRetries = 2
 
+// DefaultHeaderTimeout bounds the wait for a proxy's response headers when
+// Config.HeaderTimeout is zero.
+const DefaultHeaderTimeout = 30 * time.Second
+
+// DefaultIdleTimeout bounds the wait for the next byte of a proxy's
+// response body when Config.IdleTimeout is zero.
+const DefaultIdleTimeout = 30 * time.Second
+
 // Config configures an [Upstream].
 type Config struct {
 	// Proxy is the chain in GOPROXY syntax, for example
@@ -43,6 +51,15 @@ type Config struct {
 	// Timeout bounds one whole fetch: every attempt on every entry, and
 	// reading the body. Zero means DefaultTimeout.
 	Timeout time.Duration
+	// HeaderTimeout bounds the wait for the response headers of each
+	// request to a proxy. Zero means DefaultHeaderTimeout; a negative
+	// value removes the bound (Timeout still applies). "direct" is not
+	// affected: the go command bounds its own requests.
+	HeaderTimeout time.Duration
+	// IdleTimeout bounds each read of a proxy's response body: a read that
+	// gets no byte for this long fails. Zero means DefaultIdleTimeout; a
+	// negative value removes the bound (Timeout still applies).
+	IdleTimeout time.Duration
 	// Retries is how many times a proxy proxypath.Name is retried after a 429, a
 	// 5xx or a connection reset before any header arrived, with exponential
 	// backoff and jitter, honouring Retry-After. Zero means DefaultRetries;
@@ -64,7 +81,9 @@ type Config struct {
 	Env []string
 	// Logger receives debug and warning messages. Nil discards them.
 	Logger *slog.Logger
-	// Metrics records fetch counts and durations. It may be nil.
+	// Metrics records fetch counts and durations. It may be nil. Fetches
+	// in flight are not counted here: the caller that fills the store
+	// owns that gauge.
 	Metrics *metrics.Metrics
 }
 
@@ -75,7 +94,11 @@ type Upstream struct {
 	private string
 	client  *http.Client
 	timeout time.Duration
-	retries int
+	// headerTimeout and idleTimeout bound each proxy request's wait for
+	// headers and for each read of its body; 0 means no bound.
+	headerTimeout time.Duration
+	idleTimeout   time.Duration
+	retries       int
 	// baseDelay is the first retry's backoff; later retries double it.
 	baseDelay time.Duration
 	// maxDelay caps one backoff, including one asked for by Retry-After.
@@ -93,15 +116,17 @@ func New(cfg Config) (*Upstream, error) {
 		return nil, fmt.Errorf("upstream: %w", err)
 	}
 	u := &Upstream{
-		chain:     chain,
-		private:   cfg.Private,
-		client:    cfg.Client,
-		timeout:   cfg.Timeout,
-		retries:   cfg.Retries,
-		baseDelay: 250 * time.Millisecond,
-		maxDelay:  30 * time.Second,
-		logger:    cfg.Logger,
-		metrics:   cfg.Metrics,
+		chain:         chain,
+		private:       cfg.Private,
+		client:        cfg.Client,
+		timeout:       cfg.Timeout,
+		headerTimeout: orDefault(cfg.HeaderTimeout, DefaultHeaderTimeout),
+		idleTimeout:   orDefault(cfg.IdleTimeout, DefaultIdleTimeout),
+		retries:       cfg.Retries,
+		baseDelay:     250 * time.Millisecond,
+		maxDelay:      30 * time.Second,
+		logger:        cfg.Logger,
+		metrics:       cfg.Metrics,
 	}
 	if u.client == nil {
 		u.client = newClient()
@@ -129,6 +154,18 @@ func New(cfg Config) (*Upstream, error) {
 		}
 	}
 	return u, nil
+}
+
+// orDefault returns def for a zero d, 0 (no bound) for a negative d, and
+// d otherwise.
+func orDefault(d, def time.Duration) time.Duration {
+	switch {
+	case d == 0:
+		return def
+	case d < 0:
+		return 0
+	}
+	return d
 }
 
 // newClient returns the default pooled HTTP client.
@@ -169,24 +206,26 @@ func (u *Upstream) Proxies() []string {
 // path and version in name are escaped as by module.EscapePath.
 //
 // The body streams; the caller must close it. The fetch, reading the body
-// included, is bounded by the configured timeout and by ctx.
+// included, is bounded by the configured Timeout and by ctx; each request
+// to a proxy is bounded by HeaderTimeout, and each read of its body by
+// IdleTimeout.
 //
 // When every entry tried said "not found", the error matches fs.ErrNotExist
 // and its message is the upstream's one-line reason when it gave one. When
 // the chain reaches "off", the error matches fs.ErrPermission. A malformed
 // name gives an error matching fs.ErrInvalid. Other errors name the failing
-// entry and the cause. The error chosen among several entries' is the one
-// the go command would report.
+// entry and the cause. When an upstream went quiet for longer than one of
+// the configured timeouts, the error (returned here or by a read of the
+// body) matches os.ErrDeadlineExceeded, and also context.DeadlineExceeded;
+// it never matches fs.ErrNotExist. The error chosen among several
+// entries' is the one the go command would report.
 func (u *Upstream) Fetch(ctx context.Context, name string) (io.ReadCloser, error) {
 	req, err := proxypath.Parse(name)
 	if err != nil {
 		return nil, err
 	}
 	start := time.Now()
-	if u.metrics != nil {
-		u.metrics.FetchesInFlight.Inc()
-	}
-	ctx, cancel := context.WithTimeout(ctx, u.timeout)
+	ctx, cancel := context.WithTimeoutCause(ctx, u.timeout, &timeoutError{what: "fetch not finished", d: u.timeout})
 	body, err := u.walk(ctx, req)
 	if err != nil {
 		cancel()
@@ -220,12 +259,10 @@ func (u *Upstream) count(kind, result string) {
 	}
 }
 
-// finish ends a fetch that started at start: it observes its duration and
-// lowers the in-flight gauge.
+// finish ends a fetch that started at start: it observes its duration.
 func (u *Upstream) finish(kind string, start time.Time) {
 	if u.metrics != nil {
 		u.metrics.UpstreamDuration.WithLabelValues(kind).Observe(time.Since(start).Seconds())
-		u.metrics.FetchesInFlight.Dec()
 	}
 }
 

@@ -86,13 +86,18 @@ func (f *File) entries() []entry {
 			continue
 		}
 		e := entry{section: section, key: normalize(l[:sep]), value: strings.TrimSpace(l[sep+1:]), start: i, end: i + 1}
-		for e.end < len(f.lines) {
-			next := trimEOL(f.lines[e.end])
+		// As in configparser, comment lines are not part of a value and do
+		// not end it: an indented line after them still continues it.
+		for j := e.end; j < len(f.lines); j++ {
+			next := trimEOL(f.lines[j])
+			if isComment(next) {
+				continue
+			}
 			if !isIndented(next) || strings.TrimSpace(next) == "" {
 				break
 			}
 			e.value += "\n" + strings.TrimSpace(next)
-			e.end++
+			e.end = j + 1
 		}
 		i = e.end - 1
 		out = append(out, e)

@@ -62,6 +62,65 @@ func TestAddToList(t *testing.T) {
 	}
 }
 
+func TestGet(t *testing.T) {
+	tests := []struct {
+		name, in, want string
+		ok             bool
+	}{
+		{"single line", "[global]\nindex-url = https://a.example\n", "https://a.example", true},
+		{"continuation", "[global]\nindex-url =\n  a\n  b\n", "\na\nb", true},
+		{"indented comment is not the value", "[global]\nindex-url = a\n #000\n", "a", true},
+		{"empty value then indented comment", "[global]\nindex-url=\n #000", "", true},
+		{"comment inside a value", "[global]\nindex-url =\n  a\n; note\n  b\n", "\na\nb", true},
+		{"other section", "[install]\nindex-url = a\n", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := Parse([]byte(tt.in)).Get("global", "index-url")
+			if got != tt.want || ok != tt.ok {
+				t.Errorf("Get: got %q, %v; want %q, %v", got, ok, tt.want, tt.ok)
+			}
+		})
+	}
+}
+
+// TestEditTwice checks that the edit gomirror makes is idempotent: a
+// second run on its output changes nothing.
+func TestEditTwice(t *testing.T) {
+	tests := []struct{ name, in, want string }{
+		{
+			// Found by FuzzSet: the added index-url took the comment as
+			// its continuation line.
+			"empty key then indented comment",
+			"[global]\ntrusted-host=\n #000",
+			"[global]\ntrusted-host= m.example\nindex-url = https://m.example/simple\n #000",
+		},
+		{
+			"comment between values",
+			"[global]\ntrusted-host =\n  a.example\n # mine\n  b.example\n",
+			"[global]\ntrusted-host =\n  a.example\n # mine\n  b.example\n  m.example\nindex-url = https://m.example/simple\n",
+		},
+	}
+	const url = "https://m.example/simple"
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := Parse([]byte(tt.in))
+			f.Set("global", "index-url", url)
+			f.AddToList("global", "trusted-host", "m.example")
+			if got := string(f.Bytes()); got != tt.want {
+				t.Fatalf("first edit: got %q, want %q", got, tt.want)
+			}
+			again := Parse(f.Bytes())
+			if v, ok := again.Get("global", "index-url"); v != url || !ok {
+				t.Errorf("Get after the edit: got %q, %v; want %q", v, ok, url)
+			}
+			if again.Set("global", "index-url", url) || again.AddToList("global", "trusted-host", "m.example") {
+				t.Errorf("second edit: changed %q to %q, want no change", f.Bytes(), again.Bytes())
+			}
+		})
+	}
+}
+
 func FuzzSet(f *testing.F) {
 	for _, s := range []string{"", "[global]\nindex-url = x\n", "[global]\r\ntrusted-host =\n  a\n  b", "key=v\n[global]\n;c\n", "[", "=\n\t=\n"} {
 		f.Add(s)

@@ -42,8 +42,9 @@ const (
 )
 
 var (
-	_ store.Store  = (*Store)(nil)
-	_ store.Walker = (*Store)(nil)
+	_ store.Store      = (*Store)(nil)
+	_ store.Walker     = (*Store)(nil)
+	_ store.FilePutter = (*Store)(nil)
 )
 
 // Store is a [store.Store] on a local directory. It is safe for concurrent
@@ -56,6 +57,18 @@ type Store struct {
 	logger  *slog.Logger
 
 	noOpenat2 atomic.Bool // Set when openBeneath found openat2 unusable.
+
+	// rootInfo describes the directory, to tell whether a file is on the
+	// same file system.
+	rootInfo fs.FileInfo
+	// floor is the free space, in bytes, below which Check fails; 0 means
+	// no floor.
+	floor atomic.Int64
+	// fault, when a test sets it before the Store is used, is called
+	// before each write to a file ("write") and before a file is renamed
+	// into place from outside the store ("rename"). An error it returns is
+	// taken as that write's or rename's.
+	fault func(op string) error
 }
 
 // New opens the store in dir, creating dir if needed, and removes the files
@@ -80,6 +93,10 @@ func New(dir string, logger *slog.Logger) (*Store, error) {
 		return nil, fmt.Errorf("disk store: %w", err)
 	}
 	s := &Store{root: root, dir: abs, logger: logger}
+	if s.rootInfo, err = root.Stat("."); err != nil {
+		root.Close()
+		return nil, fmt.Errorf("disk store %s: %w", abs, err)
+	}
 	if err := s.open(); err != nil {
 		root.Close()
 		return nil, fmt.Errorf("disk store %s: %w", abs, err)
@@ -220,7 +237,11 @@ func (s *Store) Put(ctx context.Context, name string, content io.Reader) (err er
 		// a slow network stream, so look at ctx between reads.
 		src = ctxReader{ctx, content}
 	}
-	if _, err := io.Copy(f, src); err != nil {
+	var dst io.Writer = f
+	if s.fault != nil {
+		dst = faultWriter{f, s.fault}
+	}
+	if _, err := io.Copy(dst, src); err != nil {
 		return pathError("put", name, err)
 	}
 	if err := f.Sync(); err != nil {
@@ -243,6 +264,69 @@ func (s *Store) Put(ctx context.Context, name string, content io.Reader) (err er
 		return pathError("put", name, err)
 	}
 	return nil
+}
+
+// PutFile stores the whole content of the temporary file f under name, as
+// [store.FilePutter] says. When f is still at its path and that path is on
+// the store's file system, f is synced, made readable by all like the
+// store's other files, and renamed into place, and the directory is
+// synced: a crash leaves the old file or the whole new one, and the fill
+// needs no second copy's worth of space. Otherwise the content is copied
+// as by Put. Errors are those of Put.
+func (s *Store) PutFile(ctx context.Context, name string, f *os.File) error {
+	if err := store.CheckName(name); err != nil {
+		return fmt.Errorf("put: %w", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return &fs.PathError{Op: "put", Path: name, Err: err}
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		return pathError("put", name, err)
+	}
+	if !fi.Mode().IsRegular() {
+		return &fs.PathError{Op: "put", Path: name, Err: errors.New("not a regular file")}
+	}
+	// Rename only the file itself: its path must still lead to it.
+	if at, err := os.Lstat(f.Name()); err == nil && os.SameFile(fi, at) && sameDevice(fi, s.rootInfo) {
+		moved, err := s.moveInto(name, f)
+		if moved || err != nil {
+			return err
+		}
+	}
+	return s.Put(ctx, name, io.NewSectionReader(f, 0, fi.Size()))
+}
+
+// moveInto renames the complete file f to name. moved is false, with no
+// error, when the rename cannot be done across file systems and the
+// content should be copied instead.
+func (s *Store) moveInto(name string, f *os.File) (moved bool, err error) {
+	if err := f.Sync(); err != nil {
+		return false, pathError("put", name, err)
+	}
+	if err := f.Chmod(filePerm); err != nil {
+		return false, pathError("put", name, err)
+	}
+	dir := path.Dir(name)
+	if err := s.mkdirAll(dir); err != nil {
+		return false, pathError("put", name, err)
+	}
+	if s.fault != nil {
+		err = s.fault("rename")
+	}
+	if err == nil {
+		err = s.renameInto(f.Name(), dir, path.Base(name))
+	}
+	if errors.Is(err, syscall.EXDEV) || errors.Is(err, errors.ErrUnsupported) {
+		return false, nil
+	}
+	if err != nil {
+		return false, pathError("put", name, err)
+	}
+	if err := s.syncDir(dir); err != nil {
+		return true, pathError("put", name, err)
+	}
+	return true, nil
 }
 
 // Delete removes name. Deleting a missing name, or one that is a
@@ -315,17 +399,55 @@ func (s *Store) Walk(ctx context.Context, prefix string, fn func(name string) er
 	return nil
 }
 
+// SetFreeSpaceFloor makes Check fail, with an error matching
+// store.ErrFull, while the file system has less than bytes free for
+// gomirror. Zero, the default, sets no floor: Check fails only when a small
+// write fails. It is safe to call while the Store is in use.
+func (s *Store) SetFreeSpaceFloor(bytes int64) { s.floor.Store(max(bytes, 0)) }
+
+// FreeSpace returns how many bytes the file system holding the store has
+// available to gomirror (not counting blocks reserved for root). Where the
+// system cannot tell, the error matches errors.ErrUnsupported.
+func (s *Store) FreeSpace(ctx context.Context) (free int64, err error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	free, err = freeSpace(s.dir)
+	if err != nil {
+		return 0, fmt.Errorf("disk store %s: free space: %w", s.dir, err)
+	}
+	return free, nil
+}
+
 // Check reports whether the store can write files, by creating and removing
-// a probe file in its temporary directory. It is meant for readiness checks.
+// a probe file in its temporary directory, and, when a floor is set (see
+// SetFreeSpaceFloor), whether it has that much space free. It is meant for
+// readiness checks. A full file system gives an error matching
+// store.ErrFull.
 func (s *Store) Check(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	if floor := s.floor.Load(); floor > 0 {
+		free, err := s.FreeSpace(ctx)
+		switch {
+		case errors.Is(err, errors.ErrUnsupported):
+			// Nothing to compare with: the probe below still tells.
+		case err != nil:
+			return err
+		case free < floor:
+			return fmt.Errorf("disk store %s: %d bytes free, below the floor of %d: %w", s.dir, free, floor, store.ErrFull)
+		}
+	}
 	tmp, f, err := s.createTemp("probe-")
 	if err != nil {
-		return fmt.Errorf("disk store %s not writable: %w", s.dir, err)
+		return fmt.Errorf("disk store %s not writable: %w", s.dir, full(err))
 	}
-	_, err = f.Write([]byte("ok\n"))
+	var w io.Writer = f
+	if s.fault != nil {
+		w = faultWriter{f, s.fault}
+	}
+	_, err = w.Write([]byte("ok\n"))
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -333,7 +455,7 @@ func (s *Store) Check(ctx context.Context) error {
 		err = rerr
 	}
 	if err != nil {
-		return fmt.Errorf("disk store %s not writable: %w", s.dir, err)
+		return fmt.Errorf("disk store %s not writable: %w", s.dir, full(err))
 	}
 	return nil
 }
@@ -393,14 +515,39 @@ func (s *Store) syncDir(dir string) error {
 
 // pathError reports err for name under op, naming the file by its store
 // name rather than by its path on disk. For get and delete, a parent that
-// is a file means that name is missing.
+// is a file means that name is missing. A full file system or quota
+// matches store.ErrFull.
 func pathError(op, name string, err error) error {
 	if op != "put" && isNotExist(err) {
 		err = fs.ErrNotExist
 	} else if pe, ok := errors.AsType[*fs.PathError](err); ok {
 		err = pe.Err
+	} else if le, ok := errors.AsType[*os.LinkError](err); ok {
+		err = le.Err
 	}
-	return &fs.PathError{Op: op, Path: name, Err: err}
+	return &fs.PathError{Op: op, Path: name, Err: full(err)}
+}
+
+// full wraps store.ErrFull around err when err says that the file system
+// or the quota is full.
+func full(err error) error {
+	if isFull(err) && !errors.Is(err, store.ErrFull) {
+		return fmt.Errorf("%w: %w", store.ErrFull, err)
+	}
+	return err
+}
+
+// faultWriter is a file whose writes first ask the test's fault hook.
+type faultWriter struct {
+	f     *os.File
+	fault func(op string) error
+}
+
+func (w faultWriter) Write(p []byte) (int, error) {
+	if err := w.fault("write"); err != nil {
+		return 0, err
+	}
+	return w.f.Write(p)
 }
 
 // isNotExist reports whether err means that a file is missing, including

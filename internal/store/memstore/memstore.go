@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -16,8 +17,9 @@ import (
 )
 
 var (
-	_ store.Store  = (*Store)(nil)
-	_ store.Walker = (*Store)(nil)
+	_ store.Store      = (*Store)(nil)
+	_ store.Walker     = (*Store)(nil)
+	_ store.FilePutter = (*Store)(nil)
 )
 
 // Store keeps files in a map. The zero value is not usable; call New. It is
@@ -59,6 +61,16 @@ func (s *Store) Put(ctx context.Context, name string, content io.Reader) error {
 	s.files[name] = data
 	s.mu.Unlock()
 	return nil
+}
+
+// PutFile stores the whole content of f under name, whatever f's offset,
+// which it leaves unchanged; f stays at its path.
+func (s *Store) PutFile(ctx context.Context, name string, f *os.File) error {
+	fi, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("put %s: %w", name, err)
+	}
+	return s.Put(ctx, name, io.NewSectionReader(f, 0, fi.Size()))
 }
 
 // Delete removes name.

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"maps"
+	"net/http"
 	"net/url"
 	"os"
 	"path"
@@ -32,8 +33,9 @@ const DefaultEndpoint = "https://s3.amazonaws.com"
 const partSize = 16 << 20
 
 var (
-	_ store.Store  = (*Store)(nil)
-	_ store.Walker = (*Store)(nil)
+	_ store.Store      = (*Store)(nil)
+	_ store.Walker     = (*Store)(nil)
+	_ store.FilePutter = (*Store)(nil)
 )
 
 // Store is a [store.Store] on an S3 bucket. It is safe for concurrent use.
@@ -269,7 +271,34 @@ func (s *Store) Put(ctx context.Context, name string, content io.Reader) error {
 	if err != nil {
 		return &fs.PathError{Op: "put", Path: name, Err: err}
 	}
-	_, err = s.core.Client.PutObject(ctx, s.bucket, s.prefix+name, r, size, minio.PutObjectOptions{
+	return s.upload(ctx, name, r, size)
+}
+
+// PutFile uploads the whole content of the temporary file f to name, as
+// Put does, whatever f's offset; the bucket is not on the local file
+// system, so f is left at its path, open, with its offset unchanged. Errors
+// are those of Put.
+func (s *Store) PutFile(ctx context.Context, name string, f *os.File) error {
+	if err := store.CheckName(name); err != nil {
+		return fmt.Errorf("put: %w", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return &fs.PathError{Op: "put", Path: name, Err: err}
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		return &fs.PathError{Op: "put", Path: name, Err: err}
+	}
+	if !fi.Mode().IsRegular() {
+		return &fs.PathError{Op: "put", Path: name, Err: errors.New("not a regular file")}
+	}
+	return s.upload(ctx, name, io.NewSectionReader(f, 0, fi.Size()), fi.Size())
+}
+
+// upload puts the object name with content r of the given size, -1 when
+// unknown.
+func (s *Store) upload(ctx context.Context, name string, r io.Reader, size int64) error {
+	_, err := s.core.Client.PutObject(ctx, s.bucket, s.prefix+name, r, size, minio.PutObjectOptions{
 		ContentType: "application/octet-stream",
 		PartSize:    partSize,
 	})
@@ -393,12 +422,30 @@ func (s *Store) Walk(ctx context.Context, prefix string, fn func(name string) er
 }
 
 // pathError reports err for name under op. A missing object matches
-// fs.ErrNotExist.
+// fs.ErrNotExist, a server out of space or a bucket over its quota
+// store.ErrFull.
 func pathError(op, name string, err error) error {
-	if minio.ToErrorResponse(err).Code == minio.NoSuchKey {
+	resp := minio.ToErrorResponse(err)
+	switch {
+	case resp.Code == minio.NoSuchKey:
 		err = fs.ErrNotExist
+	case isFull(resp):
+		err = fmt.Errorf("%w: %w", store.ErrFull, plainError(err))
+	default:
+		err = plainError(err)
 	}
-	return &fs.PathError{Op: op, Path: name, Err: plainError(err)}
+	return &fs.PathError{Op: op, Path: name, Err: err}
+}
+
+// isFull reports whether an S3 error response says that the server or the
+// bucket has no room left: 507 Insufficient Storage, or a code for it from
+// MinIO (full drives, bucket quota) or other S3 servers (Ceph's quota).
+func isFull(resp minio.ErrorResponse) bool {
+	switch resp.Code {
+	case "XMinioStorageFull", "StorageFull", "XMinioAdminBucketQuotaExceeded", "QuotaExceeded":
+		return true
+	}
+	return resp.StatusCode == http.StatusInsufficientStorage
 }
 
 // plainError turns an S3 error response into an error that does not carry

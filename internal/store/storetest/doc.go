@@ -5,5 +5,6 @@
 // backends promise so that the server can answer Range requests and set
 // Content-Length: the reader that Get returns implements io.Seeker and
 // Stat() (fs.FileInfo, error). When the store implements [store.Walker],
-// the suite checks Walk too.
+// the suite checks Walk too, and when it implements [store.FilePutter],
+// PutFile.
 package storetest

@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -45,12 +46,117 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"CancelPut", testCancelPut},
 		{"FailingReader", testFailingReader},
 		{"Walk", testWalk},
+		{"PutFile", testPutFile},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.fn(t, newStore(t))
 		})
 	}
+}
+
+// TempFile returns an open temporary file in dir holding data, with its
+// offset at the end, as a fill leaves it. The file is removed when the
+// test ends, if it is still at its path.
+func TempFile(t testing.TB, dir string, data []byte) *os.File {
+	t.Helper()
+	f, err := os.CreateTemp(dir, "fill-*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		f.Close()
+		os.Remove(f.Name())
+	})
+	if _, err := f.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// CheckFileStillReadable checks what PutFile promises about f: it is open
+// and reads want, and its offset is where it was (the end).
+func CheckFileStillReadable(t testing.TB, f *os.File, want []byte) {
+	t.Helper()
+	if off, err := f.Seek(0, io.SeekCurrent); err != nil || off != int64(len(want)) {
+		t.Errorf("file after PutFile: offset %d (%v), want %d, unchanged", off, err, len(want))
+	}
+	got, err := io.ReadAll(io.NewSectionReader(f, 0, int64(len(want))+1))
+	if err != nil || !bytes.Equal(got, want) {
+		t.Errorf("file after PutFile: read %d bytes (%v), want its %d bytes of content", len(got), err, len(want))
+	}
+}
+
+// testPutFile checks store.FilePutter, for stores that have it. The
+// temporary files are in the test's temporary directory, which may or may
+// not be on the store's file system: the store's own tests cover both.
+func testPutFile(t *testing.T, s store.Store) {
+	fp, ok := s.(store.FilePutter)
+	if !ok {
+		t.Skipf("%T does not implement store.FilePutter", s)
+	}
+	ctx := t.Context()
+	dir := t.TempDir()
+	t.Run("names", func(t *testing.T) {
+		for i, name := range names {
+			data := Content(uint64(100+i), 1000+i)
+			f := TempFile(t, dir, data)
+			if err := fp.PutFile(ctx, name, f); err != nil {
+				t.Fatalf("PutFile(%q): %v", name, err)
+			}
+			CheckContent(t, s, name, data)
+			CheckFileStillReadable(t, f, data)
+		}
+	})
+	t.Run("overwrite", func(t *testing.T) {
+		const name = "example.com/putfile/@v/v1.0.0.zip"
+		Put(t, s, name, strings.NewReader("old content"))
+		data := Content(7, 5000)
+		f := TempFile(t, dir, data)
+		if err := fp.PutFile(ctx, name, f); err != nil {
+			t.Fatalf("PutFile over an existing file: %v", err)
+		}
+		CheckContent(t, s, name, data)
+	})
+	t.Run("empty", func(t *testing.T) {
+		const name = "example.com/putfile/@v/list"
+		f := TempFile(t, dir, nil)
+		if err := fp.PutFile(ctx, name, f); err != nil {
+			t.Fatalf("PutFile of an empty file: %v", err)
+		}
+		CheckContent(t, s, name, nil)
+	})
+	t.Run("large", func(t *testing.T) {
+		const name = "example.com/putfile/@v/v1.0.0-large.zip"
+		data := Content(8, 3<<20)
+		f := TempFile(t, dir, data)
+		if err := fp.PutFile(ctx, name, f); err != nil {
+			t.Fatalf("PutFile of %d bytes: %v", len(data), err)
+		}
+		CheckContent(t, s, name, data)
+		CheckFileStillReadable(t, f, data)
+	})
+	t.Run("invalid name", func(t *testing.T) {
+		f := TempFile(t, dir, []byte("x"))
+		for _, tt := range invalidNames {
+			if err := fp.PutFile(ctx, tt.name, f); !errors.Is(err, store.ErrInvalidName) {
+				t.Errorf("PutFile(%q): got %v, want store.ErrInvalidName", tt.name, err)
+			}
+		}
+		if _, err := os.Stat(f.Name()); err != nil {
+			t.Errorf("temporary file after refused PutFiles: %v, want it left in place", err)
+		}
+	})
+	t.Run("cancelled", func(t *testing.T) {
+		const name = "example.com/putfile/@v/v1.0.0-cancelled.zip"
+		f := TempFile(t, dir, []byte("content"))
+		ctx, cancel := context.WithCancel(ctx)
+		cancel()
+		if err := fp.PutFile(ctx, name, f); !errors.Is(err, context.Canceled) {
+			t.Errorf("PutFile with a cancelled context: got %v, want context.Canceled", err)
+		}
+		CheckNotExist(t, s, name)
+	})
 }
 
 // names are realistic store names: escaped module paths, versions with

@@ -149,11 +149,14 @@ type DB struct {
 	// URL is the base URL the database is served at.
 	URL string
 
-	requests atomic.Int64
-	lookups  atomic.Int64
-	down     atomic.Bool
-	mu       sync.Mutex
-	gosum    map[module.Version]string
+	requests  atomic.Int64
+	lookups   atomic.Int64
+	abandoned atomic.Int64
+	down      atomic.Bool
+	mu        sync.Mutex
+	gosum     map[module.Version]string
+	hold      chan struct{} // guarded by mu; while not nil, requests wait for it to close
+	held      chan string   // guarded by mu; announces held requests
 }
 
 // NewDB starts a checksum database called name that knows mods. It is
@@ -178,12 +181,56 @@ func NewDB(t testing.TB, name string, mods ...*Module) *DB {
 			http.Error(w, "database down for the test", http.StatusServiceUnavailable)
 			return
 		}
+		db.mu.Lock()
+		hold, held := db.hold, db.held
+		db.mu.Unlock()
+		if hold != nil {
+			select {
+			case held <- r.URL.Path:
+			default:
+			}
+			select {
+			case <-hold:
+			case <-r.Context().Done():
+				db.abandoned.Add(1)
+				return
+			}
+		}
 		srv.ServeHTTP(w, r)
 	}))
 	t.Cleanup(ts.Close)
+	t.Cleanup(db.release) // Before ts.Close, which waits for held requests.
 	db.URL = ts.URL
 	return db
 }
+
+// Hold makes the database keep every request it receives waiting, without
+// an answer, until release is called or the client gives up (counted by
+// Abandoned). The path of each held request is sent on held, which has
+// room for 64; requests beyond that are held without being announced.
+// Held requests are released when the test ends.
+func (db *DB) Hold() (held <-chan string, release func()) {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if db.hold == nil {
+		db.hold, db.held = make(chan struct{}), make(chan string, 64)
+	}
+	return db.held, db.release
+}
+
+// release answers the held requests and stops holding new ones.
+func (db *DB) release() {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if db.hold != nil {
+		close(db.hold)
+		db.hold, db.held = nil, nil
+	}
+}
+
+// Abandoned returns how many held requests the client gave up on before
+// they were released.
+func (db *DB) Abandoned() int64 { return db.abandoned.Load() }
 
 // Add makes the database know m with m's hashes.
 func (db *DB) Add(m *Module) {

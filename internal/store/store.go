@@ -99,20 +99,3 @@ func Stat(r io.Reader) (size int64, modTime time.Time, ok bool) {
 	}
 	return fi.Size(), fi.ModTime(), true
 }
-
-// ErrFull is wrapped by the errors of a store whose storage is full (no
-// space left on a disk, a quota reached). A mirror answers such a failure
-// as its own, never as the upstream's.
-var ErrFull = errors.New("storage full")
-
-// FilePutter is implemented by stores that can take a finished temporary
-// file whole.
-type FilePutter interface {
-	// PutFile stores the content of f, a temporary file whose whole
-	// content is the file to store, under name, atomically as Put does. It
-	// renames f's path into place when f is on the store's filesystem, so
-	// that storing needs no second copy's worth of space, and copies it
-	// otherwise. Afterwards f's path may no longer exist, but f stays open
-	// and readable; the caller still closes it.
-	PutFile(ctx context.Context, name string, f *os.File) error
-}

@@ -49,6 +49,7 @@ type Config struct {
 	UpstreamIdleTimeout   time.Duration // bound on waiting for each read of an upstream's body
 	StaleGrace            time.Duration // how long expired metadata waits for its refresh before it is served stale
 	WriteTimeout          time.Duration // bound on writing a response of the protocol endpoints
+	MinFreeSpace          int64         // /readyz fails below this much free space on a disk store
 
 	Golang GolangConfig
 	Vuln   VulnConfig
@@ -160,6 +161,7 @@ func (c *Config) coreSettings() []setting {
 		{name: "upstream-idle-timeout", usage: "bound on waiting for each read of an upstream's body", dur: &c.UpstreamIdleTimeout},
 		{name: "stale-grace", usage: "how long expired metadata waits for its refresh before the stored copy is served, marked stale", dur: &c.StaleGrace},
 		{name: "write-timeout", usage: "bound on sending one response; slow readers are cut off after it", dur: &c.WriteTimeout},
+		{name: "min-free-space", usage: "free space below which a disk store is not ready (/readyz answers 503), such as 1GiB; 0 means only a failing write", size: &c.MinFreeSpace},
 	}
 }
 

@@ -58,6 +58,7 @@ type Server struct {
 	handler http.Handler
 	cache   *pull.Cache
 	vuln    *vuln.Handler // nil when off
+	sumdb   *sumdb.SumDB
 	station *stationParts
 	store   checker
 	coord   *coord.Coordinator
@@ -108,7 +109,31 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, env []string)
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: log, store: chk}
+	s := &Server{cfg: cfg, log: log, store: chk, sumdb: sdb}
+	if d, ok := st.(*disk.Store); ok {
+		d.SetFreeSpaceFloor(cfg.MinFreeSpace)
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "gomirror_store_free_bytes",
+			Help: "Free space on the disk store's file system.",
+		}, func() float64 {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			free, err := d.FreeSpace(ctx)
+			if err != nil {
+				return -1
+			}
+			return float64(free)
+		}))
+	}
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "gomirror_ready",
+		Help: "1 while /readyz answers 200.",
+	}, func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		code, _ := s.readiness(ctx)
+		return boolGauge(code == http.StatusOK)
+	}))
 	pcfg := pull.Config{
 		Store:        st,
 		TempDir:      filepath.Join(cfg.Data, ".tmp"),
@@ -351,14 +376,16 @@ func OpenSumDB(cfg config.Config, st store.Store, log *slog.Logger, env []string
 
 func newUpstream(cfg config.Config, client *http.Client, log *slog.Logger, env []string, m *metrics.Metrics) (*upstream.Upstream, error) {
 	up, err := upstream.New(upstream.Config{
-		Proxy:   cfg.Upstream,
-		Client:  client,
-		Private: cfg.Private,
-		Timeout: cfg.FetchTimeout,
-		WorkDir: filepath.Join(cfg.Data, ".state", "direct"),
-		Env:     env,
-		Logger:  log,
-		Metrics: m,
+		Proxy:         cfg.Upstream,
+		Client:        client,
+		HeaderTimeout: cfg.UpstreamHeaderTimeout,
+		IdleTimeout:   cfg.UpstreamIdleTimeout,
+		Private:       cfg.Private,
+		Timeout:       cfg.FetchTimeout,
+		WorkDir:       filepath.Join(cfg.Data, ".state", "direct"),
+		Env:           env,
+		Logger:        log,
+		Metrics:       m,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("upstream: %w", err)
@@ -388,11 +415,22 @@ func newSumDB(cfg config.Config, client *http.Client, st store.Store, proxies []
 // Handler returns the server's HTTP handler.
 func (s *Server) Handler() http.Handler { return s.handler }
 
-// readyz answers 200 when the store is writable, with a line per part; a
-// lost coordinator degrades the server but leaves it ready.
+// readyz answers 200 when the store is writable and has room, and the
+// checksum database's state is sound, with a line per part; a lost
+// coordinator, or a vulnerability database not yet built, degrades the
+// server but leaves it ready.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 	defer cancel()
+	code, body := s.readiness(ctx)
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	io.WriteString(w, body)
+}
+
+// readiness returns /readyz's status and body.
+func (s *Server) readiness(ctx context.Context) (int, string) {
 	var b strings.Builder
 	code := http.StatusOK
 	if err := s.store.Check(ctx); err != nil {
@@ -402,6 +440,14 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		b.WriteString("store: ok\n")
 	}
 	b.WriteString("config: ok\n")
+	if s.sumdb != nil && s.sumdb.Name() != "" {
+		if err := s.sumdb.Check(ctx); err != nil {
+			code = http.StatusServiceUnavailable
+			fmt.Fprintf(&b, "sumdb: not ready: %v\n", err)
+		} else {
+			b.WriteString("sumdb: ok\n")
+		}
+	}
 	if s.vuln != nil {
 		vulnReady(&b, s.vuln)
 	}
@@ -412,10 +458,7 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 			b.WriteString("redis: ok\n")
 		}
 	}
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(code)
-	io.WriteString(w, b.String())
+	return code, b.String()
 }
 
 // Serve serves HTTP on ln until ctx ends, then shuts down gracefully:
@@ -448,6 +491,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	// finish storing, within the same bound.
 	if err := s.cache.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutdown: waiting for fills: %w", err)
+	}
+	if s.sumdb != nil {
+		if err := s.sumdb.Shutdown(sctx); err != nil {
+			return fmt.Errorf("shutdown: waiting for checksum database lookups: %w", err)
+		}
 	}
 	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
 		return err

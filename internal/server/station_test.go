@@ -44,3 +44,22 @@ func TestStationRoutes(t *testing.T) {
 		t.Errorf("DELETE /jobs: got %d, want 405", resp.StatusCode)
 	}
 }
+
+func TestReadyzFreeSpaceFloor(t *testing.T) {
+	_, ts := newTestServer(t, func(c *config.Config) { c.MinFreeSpace = 1 << 62 })
+	resp, body := do(t, "GET", ts.URL+"/readyz")
+	if resp.StatusCode != 503 || !strings.Contains(body, "store: not ready") {
+		t.Errorf("readyz below the free-space floor: got %d %q, want 503 naming the store", resp.StatusCode, body)
+	}
+	_, metrics := do(t, "GET", ts.URL+"/metrics")
+	for _, want := range []string{"gomirror_ready 0", "gomirror_store_free_bytes "} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+	_, ts = newTestServer(t, nil)
+	resp, body = do(t, "GET", ts.URL+"/readyz")
+	if resp.StatusCode != 200 || !strings.Contains(body, "sumdb: ok") {
+		t.Errorf("readyz with room: got %d %q", resp.StatusCode, body)
+	}
+}

@@ -26,6 +26,7 @@ func newVuln(cfg config.Config, cache *pull.Cache, httpUp *pull.HTTPUpstream, mo
 	vh, err := vuln.New(vuln.Config{
 		Cache: cache, Source: cfg.Vuln.Source, Upstream: cfg.Vuln.Upstream, HTTP: httpUp,
 		TTL: ttl, Modules: modules, Logger: log,
+		Load: cfg.Policy.DenyVulnerable,
 	})
 	if err != nil {
 		return nil, err
@@ -81,8 +82,11 @@ func vulnReady(w io.Writer, vh *vuln.Handler) {
 }
 
 func versionOr(st vuln.Status) string {
-	if st.Version != "" {
+	switch {
+	case st.Version != "":
 		return vuln.ModulePath + "@" + st.Version
+	case st.Modified.IsZero():
+		return "pulled on demand"
 	}
 	return "modified " + st.Modified.UTC().Format("2006-01-02T15:04:05Z")
 }

@@ -71,6 +71,10 @@ type Config struct {
 	// Modules is gomirror's own GOPROXY handler, through which the module
 	// is fetched, verified and stored.
 	Modules http.Handler
+	// Load makes a pulled database load whole, every TTL, for DB (the
+	// policy reads it). Without it, pull-through fetches only what
+	// clients ask for. A database built from the module is always loaded.
+	Load bool
 	// Logger receives rebuild events. Nil discards them.
 	Logger *slog.Logger
 }
@@ -128,6 +132,10 @@ func New(cfg Config) (*Handler, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	h := &Handler{cfg: cfg, log: log, status: Status{Source: cfg.Source}}
+	if cfg.Source == SourcePull && !cfg.Load {
+		// Nothing to build or load: every file is pulled on demand.
+		h.status.Ready = true
+	}
 	return h, nil
 }
 
@@ -239,6 +247,9 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 // every TTL, and for a database built from the module, rebuilds it when a
 // newer version of the module appears.
 func (h *Handler) Run(ctx context.Context) {
+	if h.cfg.Source == SourcePull && !h.cfg.Load {
+		return
+	}
 	every := h.cfg.TTL
 	if every <= 0 {
 		every = time.Hour

@@ -86,7 +86,7 @@ func TestPullThrough(t *testing.T) {
 	up := &dbServer{db: db}
 	srv := httptest.NewServer(up)
 	defer srv.Close()
-	h, err := vuln.New(vuln.Config{Cache: newCache(t), Upstream: srv.URL, HTTP: &pull.HTTPUpstream{Client: srv.Client()}, TTL: time.Nanosecond})
+	h, err := vuln.New(vuln.Config{Cache: newCache(t), Upstream: srv.URL, HTTP: &pull.HTTPUpstream{Client: srv.Client()}, TTL: time.Nanosecond, Load: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -150,4 +150,3 @@ func setupOCI(t *testing.T, upstreamURL func() string, client *http.Client, cach
 		eco: "oci", kind: "blob", want: blob.Bytes(), meta: "/v2/table/image/manifests/v1",
 	}
 }
-

@@ -13,6 +13,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -31,6 +32,10 @@ type flight struct {
 	// done is closed when the fill has ended; err is its outcome.
 	done chan struct{}
 	err  error
+	// failed is set as soon as the fill is known to fail, before its
+	// download is released: a request that comes after that starts a
+	// fill of its own rather than join one that can only fail.
+	failed atomic.Bool
 }
 
 // join returns the flight filling a.Name, starting one when there is none.
@@ -39,7 +44,7 @@ type flight struct {
 func (c *Cache) join(ctx context.Context, a *Artifact) *flight {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if f := c.flying[a.Name]; f != nil {
+	if f := c.flying[a.Name]; f != nil && !f.failed.Load() {
 		return f
 	}
 	f := &flight{started: make(chan struct{}), done: make(chan struct{})}
@@ -54,7 +59,9 @@ func (c *Cache) join(ctx context.Context, a *Artifact) *flight {
 		c.m.FetchesInFlight.Dec()
 		c.m.Fills.WithLabelValues(a.Ecosystem, a.Kind, fillResultOf(err)).Inc()
 		c.mu.Lock()
-		delete(c.flying, a.Name)
+		if c.flying[a.Name] == f {
+			delete(c.flying, a.Name)
+		}
 		c.mu.Unlock()
 		f.err = err
 		select {
@@ -121,6 +128,11 @@ func (c *Cache) fill(ctx context.Context, a *Artifact, f *flight) (err error) {
 		return err
 	}
 	defer dl.release()
+	defer func() {
+		if err != nil {
+			f.failed.Store(true)
+		}
+	}()
 	if err := c.check(ctx, a, dl); err != nil {
 		dl.finish(err)
 		return err
@@ -236,6 +248,9 @@ func (c *Cache) download(ctx context.Context, a *Artifact, body io.Reader, f *fl
 			a.Name, a.Want.Algorithm, hex.EncodeToString(h.Sum(nil)), hex.EncodeToString(a.Want.Sum), a.Want.Source))
 	}
 	if err != nil {
+		if f != nil {
+			f.failed.Store(true)
+		}
 		dl.finish(err)
 		dl.release()
 		return nil, err

@@ -55,16 +55,18 @@ through it. Prefer --server while a server runs on the same store.`,
 		if jobsFile == "" {
 			jobsFile = a.getenv("GOMIRROR_JOBS")
 		}
-		if jobsFile == "" {
-			return nil, nil, errors.New("no jobs: give --server URL of a running gomirror, or --jobs FILE")
-		}
 		cfg, err := loader.Load(def, a.getenv)
 		if err != nil {
 			return nil, nil, err
 		}
-		sc, err := jobs.LoadFile(jobsFile)
-		if err != nil {
-			return nil, nil, err
+		sc := cfg.Sync // from the sync: section of --config
+		if jobsFile != "" {
+			if sc, err = jobs.LoadFile(jobsFile); err != nil {
+				return nil, nil, err
+			}
+		}
+		if len(sc.Jobs) == 0 {
+			return nil, nil, errors.New("no jobs: give --server URL of a running gomirror, or a --config (or --jobs FILE) with a sync: section")
 		}
 		return &localJobs{a: a, cfg: cfg, sync: sc}, func() {}, nil
 	}
@@ -226,7 +228,7 @@ func (l *localJobs) stateDir() string {
 	if l.sync.StateDir != "" {
 		return l.sync.StateDir
 	}
-	return filepath.Join(l.cfg.Data, "jobs")
+	return filepath.Join(l.cfg.Data, ".state", "jobs") // where serve keeps them
 }
 
 func (l *localJobs) list(context.Context) ([]jobs.Status, error) {

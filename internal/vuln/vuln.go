@@ -265,7 +265,11 @@ func (h *Handler) Run(ctx context.Context) {
 	}
 	for {
 		if err := h.Refresh(ctx); err != nil && ctx.Err() == nil {
-			h.log.WarnContext(ctx, "vulnerability database not refreshed; serving the last good one", "source", h.cfg.Source, "err", err)
+			msg := "vulnerability database not refreshed; serving the last good one"
+			if !h.Status().Ready {
+				msg = "vulnerability database not loaded yet"
+			}
+			h.log.WarnContext(ctx, msg, "source", h.cfg.Source, "err", err)
 		}
 		select {
 		case <-ctx.Done():

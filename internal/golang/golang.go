@@ -120,20 +120,32 @@ func CheckURL(raw string) error {
 
 // Release is one Go release in go.dev's index.
 type Release struct {
+	// Version is the release name, such as "go1.22.0".
 	Version string `json:"version"`
-	Stable  bool   `json:"stable"`
-	Files   []File `json:"files"`
+	// Stable reports whether the release is a stable one, not a beta or
+	// release candidate.
+	Stable bool `json:"stable"`
+	// Files are the release's downloads.
+	Files []File `json:"files"`
 }
 
-// File is one downloadable file of a release.
+// File is one download of a release.
 type File struct {
+	// Filename is the file's name under /golang/, such as
+	// "go1.22.0.linux-amd64.tar.gz".
 	Filename string `json:"filename"`
-	OS       string `json:"os"`
-	Arch     string `json:"arch"`
-	Version  string `json:"version"`
-	SHA256   string `json:"sha256"`
-	Size     int64  `json:"size"`
-	Kind     string `json:"kind"` // archive, installer or source
+	// OS and Arch name the platform; both are empty for the source
+	// archive. Arch is "armv6l" for linux/arm.
+	OS   string `json:"os"`
+	Arch string `json:"arch"`
+	// Version is the release name.
+	Version string `json:"version"`
+	// SHA256 is the file's hex SHA-256.
+	SHA256 string `json:"sha256"`
+	// Size is the file's size in bytes.
+	Size int64 `json:"size"`
+	// Kind is "archive", "installer" or "source".
+	Kind string `json:"kind"`
 }
 
 // fileName matches the names of release files: go1.22.0.linux-amd64.tar.gz,
@@ -257,15 +269,24 @@ func lookup(rels []Release, name string) (File, bool) {
 	return File{}, false
 }
 
-func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, name string) {
-	rels, _, err := h.index(r.Context())
+// indexed returns the index entry of the release file name, and the
+// index it was read from.
+func (h *Handler) indexed(ctx context.Context, name string) (File, *pull.Entry, error) {
+	rels, e, err := h.index(ctx)
 	if err != nil {
-		h.writeError(w, r, err)
-		return
+		return File{}, nil, err
 	}
 	f, ok := lookup(rels, name)
 	if !ok {
-		h.writeError(w, r, pull.NotFound("not found: "+name+" is not in the release index"))
+		return File{}, nil, pull.NotFound("not found: " + name + " is not in the release index")
+	}
+	return f, e, nil
+}
+
+func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, name string) {
+	f, _, err := h.indexed(r.Context(), name)
+	if err != nil {
+		h.writeError(w, r, err)
 		return
 	}
 	sum, _ := hex.DecodeString(f.SHA256) // Checked by ParseIndex.
@@ -302,14 +323,9 @@ func contentType(name string) string {
 // serveSHA256 answers a file's hex SHA-256 from the index, as
 // dl.google.com does for golang.org/dl.
 func (h *Handler) serveSHA256(w http.ResponseWriter, r *http.Request, name string) {
-	rels, e, err := h.index(r.Context())
+	f, e, err := h.indexed(r.Context(), name)
 	if err != nil {
 		h.writeError(w, r, err)
-		return
-	}
-	f, ok := lookup(rels, name)
-	if !ok {
-		h.writeError(w, r, pull.NotFound("not found: "+name+" is not in the release index"))
 		return
 	}
 	cc := pull.ImmutableCacheControl

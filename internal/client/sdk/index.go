@@ -11,38 +11,17 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+
+	"github.com/gomirror/gomirror/internal/golang"
 )
 
 // Release is one Go release in a /golang/ index, in go.dev's JSON format
-// (https://go.dev/dl/?mode=json).
-type Release struct {
-	// Version is the release name, such as "go1.22.0".
-	Version string `json:"version"`
-	// Stable reports whether the release is a stable one, not a beta or
-	// release candidate.
-	Stable bool `json:"stable"`
-	// Files are the release's downloads.
-	Files []File `json:"files"`
-}
+// (https://go.dev/dl/?mode=json), as the mirror serves it.
+type Release = golang.Release
 
-// File is one download of a [Release].
-type File struct {
-	// Filename is the file's name under /golang/, such as
-	// "go1.22.0.linux-amd64.tar.gz".
-	Filename string `json:"filename"`
-	// OS and Arch name the platform; both are empty for the source
-	// archive. Arch is "armv6l" for linux/arm.
-	OS   string `json:"os"`
-	Arch string `json:"arch"`
-	// Version is the release name.
-	Version string `json:"version"`
-	// SHA256 is the file's hex SHA-256; "" when the index does not say.
-	SHA256 string `json:"sha256"`
-	// Size is the file's size in bytes; 0 when the index does not say.
-	Size int64 `json:"size"`
-	// Kind is "archive", "installer" or "source".
-	Kind string `json:"kind"`
-}
+// File is one download of a [Release]. Its SHA256 is "" and its Size 0
+// where an index does not say.
+type File = golang.File
 
 // maxIndexSize bounds the index gomirror reads: go.dev's full index is
 // about 2 MB.

@@ -15,11 +15,12 @@
 package hoststoml
 
 import (
-	"bytes"
 	"fmt"
 	"net/url"
 	"regexp"
 	"strings"
+
+	"github.com/gomirror/gomirror/internal/client/textlines"
 )
 
 // DockerHubServer is the server containerd uses for docker.io.
@@ -76,9 +77,7 @@ type Host struct {
 // File is a parsed hosts.toml. It keeps the file's lines, so that a change
 // leaves every other line as it was.
 type File struct {
-	lines []string // without their line ending
-	final bool     // the data ended in a line ending
-	eol   string   // "\n", or "\r\n" when the file uses that
+	textlines.Text
 }
 
 var (
@@ -92,17 +91,8 @@ var (
 // Parse splits data, a hosts.toml (or nothing), into lines. It returns an
 // error for a table header it cannot read.
 func Parse(data []byte) (*File, error) {
-	s := string(data)
-	f := &File{eol: "\n"}
-	if strings.Contains(s, "\r\n") {
-		f.eol = "\r\n"
-		s = strings.ReplaceAll(s, "\r\n", "\n")
-	}
-	f.final = s == "" || strings.HasSuffix(s, "\n")
-	if s != "" {
-		f.lines = strings.Split(strings.TrimSuffix(s, "\n"), "\n")
-	}
-	for i, l := range f.lines {
+	f := &File{Text: textlines.Split(data)}
+	for i, l := range f.Lines {
 		if strings.HasPrefix(strings.TrimSpace(l), "[host") && !hostPrefixRE.MatchString(l) {
 			return nil, fmt.Errorf("hosts.toml line %d: cannot read table header %q", i+1, strings.TrimSpace(l))
 		}
@@ -112,7 +102,7 @@ func Parse(data []byte) (*File, error) {
 
 // Server returns the file's top-level server, or "".
 func (f *File) Server() string {
-	for _, l := range f.lines {
+	for _, l := range f.Lines {
 		if tableRE.MatchString(l) {
 			break
 		}
@@ -128,7 +118,7 @@ func (f *File) Server() string {
 func (f *File) Hosts() []Host {
 	var hosts []Host
 	var cur *Host
-	for _, l := range f.lines {
+	for _, l := range f.Lines {
 		if m := hostHeaderRE.FindStringSubmatch(l); m != nil {
 			hosts = append(hosts, Host{URL: m[1] + m[2]})
 			cur = &hosts[len(hosts)-1]
@@ -190,15 +180,15 @@ func (f *File) UseMirror(registry, mirror string) (bool, error) {
 		block = append(block, "  override_path = true")
 	}
 	// The first table header, if any: the new host goes before it.
-	at := len(f.lines)
-	for i, l := range f.lines {
+	at := len(f.Lines)
+	for i, l := range f.Lines {
 		if tableRE.MatchString(l) {
 			at = i
 			break
 		}
 	}
 	var out []string
-	head := f.lines[:at]
+	head := f.Lines[:at]
 	if f.Server() == "" {
 		out = append(out, fmt.Sprintf("server = %q", ServerFor(registry)))
 		if len(head) > 0 && strings.TrimSpace(head[0]) != "" {
@@ -210,23 +200,11 @@ func (f *File) UseMirror(registry, mirror string) (bool, error) {
 		out = append(out, "")
 	}
 	out = append(out, block...)
-	if at < len(f.lines) {
+	if at < len(f.Lines) {
 		out = append(out, "")
-		out = append(out, f.lines[at:]...)
+		out = append(out, f.Lines[at:]...)
 	}
-	f.lines = out
-	f.final = true
+	f.Lines = out
+	f.Final = true
 	return true, nil
-}
-
-// Bytes returns the file's content.
-func (f *File) Bytes() []byte {
-	var b bytes.Buffer
-	for i, l := range f.lines {
-		b.WriteString(l)
-		if i < len(f.lines)-1 || f.final {
-			b.WriteString(f.eol)
-		}
-	}
-	return b.Bytes()
 }

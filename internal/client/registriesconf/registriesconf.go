@@ -17,11 +17,12 @@
 package registriesconf
 
 import (
-	"bytes"
 	"fmt"
 	"net/url"
 	"regexp"
 	"strings"
+
+	"github.com/gomirror/gomirror/internal/client/textlines"
 )
 
 // Registry is one [[registry]] table, with its mirrors in order.
@@ -38,9 +39,7 @@ type Mirror struct {
 
 // File is a parsed registries.conf that keeps its lines.
 type File struct {
-	lines []string
-	final bool
-	eol   string
+	textlines.Text
 }
 
 var (
@@ -56,17 +55,8 @@ var (
 // the version 1 format ([registries.search] ...) is an error: the two
 // formats cannot be mixed.
 func Parse(data []byte) (*File, error) {
-	s := string(data)
-	f := &File{eol: "\n"}
-	if strings.Contains(s, "\r\n") {
-		f.eol = "\r\n"
-		s = strings.ReplaceAll(s, "\r\n", "\n")
-	}
-	f.final = s == "" || strings.HasSuffix(s, "\n")
-	if s != "" {
-		f.lines = strings.Split(strings.TrimSuffix(s, "\n"), "\n")
-	}
-	for i, l := range f.lines {
+	f := &File{Text: textlines.Split(data)}
+	for i, l := range f.Lines {
 		if v1RE.MatchString(l) {
 			return nil, fmt.Errorf("registries.conf line %d: %s is the version 1 format, which cannot hold mirrors; convert the file to version 2 ([[registry]] tables)", i+1, strings.TrimSpace(l))
 		}
@@ -96,7 +86,7 @@ func (f *File) blocks() []block {
 	var out []block
 	var cur *block
 	inMirror := false
-	for i, l := range f.lines {
+	for i, l := range f.Lines {
 		switch {
 		case regRE.MatchString(l):
 			out = append(out, block{start: i, keysEnd: i + 1})
@@ -211,36 +201,24 @@ func (f *File) UseMirror(registry, mirror string) (bool, error) {
 		}
 		// Start the new table after any blank line that ends the keys,
 		// and keep one blank line between tables.
-		for at > b.start+1 && strings.TrimSpace(f.lines[at-1]) == "" {
+		for at > b.start+1 && strings.TrimSpace(f.Lines[at-1]) == "" {
 			at--
 		}
 		ins := append([]string{""}, mblock...)
-		if at < len(f.lines) && strings.TrimSpace(f.lines[at]) != "" {
+		if at < len(f.Lines) && strings.TrimSpace(f.Lines[at]) != "" {
 			ins = append(ins, "")
 		}
-		f.lines = append(f.lines[:at], append(ins, f.lines[at:]...)...)
-		f.final = true
+		f.Lines = append(f.Lines[:at], append(ins, f.Lines[at:]...)...)
+		f.Final = true
 		return true, nil
 	}
 	var add []string
-	if len(f.lines) > 0 && strings.TrimSpace(f.lines[len(f.lines)-1]) != "" {
+	if len(f.Lines) > 0 && strings.TrimSpace(f.Lines[len(f.Lines)-1]) != "" {
 		add = append(add, "")
 	}
 	add = append(add, "[[registry]]", fmt.Sprintf("prefix = %q", registry), fmt.Sprintf("location = %q", registry), "")
 	add = append(add, mblock...)
-	f.lines = append(f.lines, add...)
-	f.final = true
+	f.Lines = append(f.Lines, add...)
+	f.Final = true
 	return true, nil
-}
-
-// Bytes returns the file's content.
-func (f *File) Bytes() []byte {
-	var b bytes.Buffer
-	for i, l := range f.lines {
-		b.WriteString(l)
-		if i < len(f.lines)-1 || f.final {
-			b.WriteString(f.eol)
-		}
-	}
-	return b.Bytes()
 }

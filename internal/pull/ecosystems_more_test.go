@@ -8,6 +8,8 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -112,7 +114,7 @@ func setupNPM(t *testing.T, upstreamURL func() string, client *http.Client, cach
 }
 
 func setupOCI(t *testing.T, upstreamURL func() string, client *http.Client, cache *pull.Cache) served {
-	origin := registry.New()
+	origin := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
 	// Push a one-layer image straight into the origin, not through the
 	// gate.
 	direct := httptest.NewServer(origin)

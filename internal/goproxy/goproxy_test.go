@@ -17,6 +17,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"golang.org/x/mod/module"
+	modzip "golang.org/x/mod/zip"
 
 	"github.com/gomirror/gomirror/internal/metrics"
 	"github.com/gomirror/gomirror/internal/pull"
@@ -535,5 +536,44 @@ func TestBadRequests(t *testing.T) {
 	}
 	if got := f.up.total(); got != 0 {
 		t.Errorf("upstream fetches for bad requests: got %d, want 0", got)
+	}
+}
+
+func TestHTMLListRefused(t *testing.T) {
+	f := newFixture(t, nil, nil)
+	f.up.set("example.com/hello/@v/list", []byte("<!DOCTYPE html>\n<html><body>Login required</body></html>\n"))
+	w := f.get(t, "/example.com/hello/@v/list")
+	if w.Code != http.StatusBadGateway || !strings.Contains(w.Body.String(), "not a version") {
+		t.Errorf("an HTML page as @v/list: got %d %q, want 502 saying a line is not a version", w.Code, w.Body)
+	}
+	if f.stored(t, "example.com/hello/@v/list") {
+		t.Error("the HTML page was stored as a list")
+	}
+}
+
+// announcing is a Fetcher whose zip announces more bytes than a module
+// zip may have, and records whether it was read.
+type announcing struct{ read bool }
+
+func (a *announcing) Fetch(ctx context.Context, name string) (io.ReadCloser, error) {
+	return &announcedBody{a: a}, nil
+}
+
+type announcedBody struct{ a *announcing }
+
+func (b *announcedBody) Read(p []byte) (int, error) { b.a.read = true; return 0, io.EOF }
+func (b *announcedBody) Close() error               { return nil }
+func (b *announcedBody) Size() int64                { return modzip.MaxZipFile + 1 }
+
+func TestOversizeZipRefusedBeforeDownload(t *testing.T) {
+	mod := sumdbtest.NewModule(t, "example.com/hello", "v1.0.0", nil)
+	up := &announcing{}
+	f := newFixture(t, []*sumdbtest.Module{mod}, func(c *Config) { c.Upstream = up })
+	w := f.get(t, "/example.com/hello/@v/v1.0.0.zip")
+	if w.Code != http.StatusBadGateway || !strings.Contains(w.Body.String(), "over the limit") {
+		t.Errorf("a zip announced over the limit: got %d %q, want 502", w.Code, w.Body)
+	}
+	if up.read {
+		t.Error("the body of a zip announced over the limit was read")
 	}
 }

@@ -139,7 +139,9 @@ func (u *Upstream) getOnce(ctx context.Context, t *url.URL, req proxypath.Name) 
 		}
 		return nil, -1, err
 	}
-	resp.Body = newIdleBody(resp.Body, u.idleTimeout, cancel)
+	ib := newIdleBody(resp.Body, u.idleTimeout, cancel)
+	ib.size = resp.ContentLength
+	resp.Body = ib
 	if resp.StatusCode == http.StatusOK {
 		return resp.Body, 0, nil
 	}
@@ -168,7 +170,11 @@ type idleBody struct {
 	timeout *timeoutError
 	fired   atomic.Bool
 	cancel  context.CancelCauseFunc
+	size    int64 // the announced Content-Length, or -1
 }
+
+// Size returns the length the upstream announced, or -1.
+func (b *idleBody) Size() int64 { return b.size }
 
 // newIdleBody returns rc bounded by idle (0: no bound), cancelling its
 // request with cancel.

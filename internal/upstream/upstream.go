@@ -340,3 +340,12 @@ func (b *fetchBody) Close() error {
 	b.once.Do(b.done)
 	return err
 }
+
+// Size returns the length the upstream announced for the body, or -1 when
+// it did not say (and for a file read from the direct fetch's cache).
+func (b *fetchBody) Size() int64 {
+	if s, ok := b.rc.(interface{ Size() int64 }); ok {
+		return s.Size()
+	}
+	return -1
+}

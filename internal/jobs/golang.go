@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/gomirror/gomirror/internal/golang"
 )
 
 // GoArchives is the golang kind: it reads the release index the mirror
@@ -45,19 +47,12 @@ func (g *GoArchives) check() error {
 	return nil
 }
 
-// goRelease and goFile are the parts of go.dev's JSON index a job reads.
-type goRelease struct {
-	Version string   `json:"version"`
-	Stable  bool     `json:"stable"`
-	Files   []goFile `json:"files"`
-}
-
-type goFile struct {
-	Filename string `json:"filename"`
-	OS       string `json:"os"`
-	Arch     string `json:"arch"`
-	Kind     string `json:"kind"`
-}
+// goRelease and goFile are go.dev's JSON index, as the Go archive mirror
+// serves it.
+type (
+	goRelease = golang.Release
+	goFile    = golang.File
+)
 
 // minorOf returns the minor release number of a Go version: 22 for
 // go1.22.0, go1.22rc1 and go1.22; -1 for anything else.

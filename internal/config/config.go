@@ -48,6 +48,7 @@ type Config struct {
 	WriteTimeout          time.Duration // bound on writing a response of the protocol endpoints
 
 	Golang GolangConfig
+	Access AccessConfig
 }
 
 // Default returns the built-in defaults. getenv reads the environment, for
@@ -108,6 +109,7 @@ func (c *Config) settings() []setting {
 	for _, group := range [][]setting{
 		c.coreSettings(),
 		c.golangSettings(),
+		c.accessSettings(),
 	} {
 		all = append(all, group...)
 	}
@@ -347,6 +349,7 @@ func (c *Config) Validate() error {
 	}
 	for _, validate := range []func() error{
 		c.Golang.validate,
+		c.Access.validate,
 	} {
 		if err := validate(); err != nil {
 			return err

@@ -55,6 +55,7 @@ type Server struct {
 	cache   *pull.Cache
 	store   checker
 	coord   *coord.Coordinator
+	access  *accessControl
 }
 
 // New builds a Server from cfg. env is the environment that `direct`
@@ -115,6 +116,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, env []string)
 	}
 	if cfg.MemoryCache == 0 {
 		pcfg.HotCacheSize = -1 // Off.
+	}
+	if err := s.setupAccess(cfg, log, &pcfg); err != nil {
+		return nil, err
 	}
 	if cfg.Redis != "" {
 		coord.SetClientLogger(log)
@@ -185,7 +189,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, env []string)
 		}
 		rt.routes = append(rt.routes, route{prefix: golang.Prefix, ecosystem: golang.Ecosystem, handler: gh})
 	}
-	s.handler = instrument(rt, log, m, rt)
+	s.handler = instrument(s.access.wrap(rt, m), log, m, rt)
 	return s, nil
 }
 
@@ -351,8 +355,12 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
+	if err := s.access.startOps(hs); err != nil {
+		return err
+	}
+	defer s.access.closeOps()
 	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
+	go func() { errc <- s.access.serve(hs, ln) }()
 	select {
 	case err := <-errc:
 		return err
@@ -361,6 +369,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	s.log.Info("shutting down", "timeout", s.cfg.ShutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()
+	s.access.stopOps(sctx)
 	if err := hs.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
@@ -383,6 +392,9 @@ func (s *Server) Close() error {
 	}
 	if c, ok := s.store.(closer); ok {
 		errs = append(errs, c.Close())
+	}
+	if s.access != nil {
+		errs = append(errs, s.access.close())
 	}
 	return errors.Join(errs...)
 }

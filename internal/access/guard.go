@@ -28,6 +28,11 @@ type Subject struct {
 	// matching the server's private patterns, scopes routed to a private
 	// registry.
 	Private bool
+	// Invalid marks a path that the ecosystem's handler refuses as
+	// malformed. With rules in force, the guard refuses it first, with a
+	// 400, so that no difference between two readings of a path can reach
+	// content.
+	Invalid bool
 	// Probe marks the endpoint that clients call to check their
 	// credentials (/v2/): without credentials it always gets the
 	// challenge, so that `docker login` sends them.
@@ -198,6 +203,10 @@ func (g *Guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if s.Ecosystem != EcosystemHealth && g.cfg.Rules != nil {
+		if s.Invalid {
+			writeError(w, r, s.Ecosystem, http.StatusBadRequest, "bad request: malformed path")
+			return
+		}
 		d := g.cfg.Rules().Decide(id, s)
 		if !d.Allow {
 			g.audit.request(ctx, EventDenied, r, id, s, slog.Int("rule", d.Rule))

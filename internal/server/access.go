@@ -187,10 +187,9 @@ func classifier(rt *router, private string) access.Classifier {
 		s := access.Subject{Ecosystem: rt.ecosystem(r)}
 		switch s.Ecosystem {
 		case goproxy.Ecosystem:
-			if mod, ok := access.GoModule(r.URL.EscapedPath()); ok {
-				s.Name = mod
-				s.Private = private != "" && module.MatchPrefixPatterns(private, strings.ToLower(mod))
-			}
+			mod, ok := access.GoModule(r.URL.EscapedPath())
+			s.Name, s.Invalid = mod, !ok
+			s.Private = ok && private != "" && module.MatchPrefixPatterns(private, strings.ToLower(mod))
 		case golang.Ecosystem:
 			s.Name = strings.TrimPrefix(p, golang.Prefix)
 		case "vuln":

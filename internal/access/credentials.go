@@ -165,7 +165,9 @@ type Authenticator struct {
 	mu      sync.Mutex
 	goodPw  map[[32]byte]goodPassword
 	now     func() time.Time
-	dummyPw []byte // a bcrypt hash that unknown users are checked against
+
+	dummyOnce sync.Once
+	dummyPw   []byte // a bcrypt hash that unknown users are checked against
 }
 
 type goodPassword struct {
@@ -205,11 +207,7 @@ func NewAuthenticator(cfg AuthenticatorConfig) (*Authenticator, error) {
 	}
 	a := &Authenticator{goodPw: map[[32]byte]goodPassword{}, now: cfg.Now}
 	rand.Read(a.key[:])
-	dummy, err := bcrypt.GenerateFromPassword([]byte(rand.Text()), bcrypt.DefaultCost)
-	if err != nil {
-		return nil, fmt.Errorf("access: %w", err)
-	}
-	a.dummyPw = dummy
+	var err error
 	if cfg.Htpasswd != "" {
 		if a.users, err = newWatched(cfg.Htpasswd, "htpasswd file", ParseHtpasswd, cfg.Interval, cfg.Logger, cfg.Now); err != nil {
 			return nil, err
@@ -259,7 +257,7 @@ func (a *Authenticator) password(user, pass string) bool {
 	if !known {
 		// As slow as a known user, so that timing does not tell which
 		// users exist.
-		bcrypt.CompareHashAndPassword(a.dummyPw, []byte(pass))
+		bcrypt.CompareHashAndPassword(a.dummy(), []byte(pass))
 		return false
 	}
 	if bcrypt.CompareHashAndPassword(hash, []byte(pass)) != nil {
@@ -272,6 +270,22 @@ func (a *Authenticator) password(user, pass string) bool {
 	a.goodPw[k] = goodPassword{hash: string(hash), expires: now.Add(goodPasswordTTL)}
 	a.mu.Unlock()
 	return true
+}
+
+// dummy returns a hash of a random password at the cost of the file's
+// hashes.
+func (a *Authenticator) dummy() []byte {
+	a.dummyOnce.Do(func() {
+		cost := bcrypt.DefaultCost
+		for _, h := range a.users.get() {
+			if c, err := bcrypt.Cost(h); err == nil {
+				cost = c
+				break
+			}
+		}
+		a.dummyPw, _ = bcrypt.GenerateFromPassword([]byte(rand.Text()), cost)
+	})
+	return a.dummyPw
 }
 
 // token looks a token up by its sha256. The map is keyed by the hash of

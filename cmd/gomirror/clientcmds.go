@@ -64,7 +64,7 @@ func parseModuleFlag(s string) (module.Version, error) {
 }
 
 func (a *app) useCmd() *cobra.Command {
-	var file, private string
+	var file, private, tokenFile, user string
 	var dryRun, list bool
 	cmd := &cobra.Command{
 		Use:   "use TARGET MIRROR",
@@ -78,11 +78,20 @@ second time.
           /sumdb/ when it serves one (checksum verification stays on).
   docker  adds MIRROR first in registry-mirrors of /etc/docker/daemon.json.
   pip     sets index-url (and trusted-host for plain http) in pip.conf.
-  npm     sets registry in ~/.npmrc.`,
+  npm     sets registry in ~/.npmrc.
+
+With --token-file, the token in that file (TOKEN or USER:TOKEN) goes where
+each client reads its credentials for the mirror: ~/.netrc for go
+(machine HOST[:PORT] login USER password TOKEN; $NETRC if set), the index
+URL in pip.conf, //HOST/PATH/:_authToken in .npmrc, and the auths of
+containers' auth.json for docker ($REGISTRY_AUTH_FILE, else
+~/.config/containers/auth.json: podman, skopeo, buildah). Restore removes
+them with the rest.`,
 		Example: `  gomirror use go goproxy.cn
   gomirror use go https://mirror.corp.example --private 'git.corp.example'
   gomirror use pip tuna --dry-run
   gomirror use docker https://docker.m.daocloud.io --file ./daemon.json
+  gomirror use go https://mirror.corp.example --token-file ~/.config/gomirror/token
   gomirror use --list`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if list {
@@ -106,7 +115,17 @@ second time.
 			if err != nil {
 				return err
 			}
-			opts := switcher.UseOptions{Target: target, Mirror: u, File: file, DryRun: dryRun}
+			opts := switcher.UseOptions{Target: target, Mirror: u, File: file, DryRun: dryRun, User: user}
+			if tokenFile != "" {
+				fileUser, token, err := switcher.ReadToken(tokenFile)
+				if err != nil {
+					return err
+				}
+				opts.Token = token
+				if opts.User == "" {
+					opts.User = fileUser
+				}
+			}
 			if cmd.Flags().Changed("private") {
 				opts.Private = &private
 			}
@@ -120,6 +139,8 @@ second time.
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print the change and make none")
 	cmd.Flags().StringVar(&private, "private", "", "set GOPRIVATE to these comma-separated patterns (go only)")
 	cmd.Flags().BoolVar(&list, "list", false, "list the built-in mirror presets")
+	cmd.Flags().StringVar(&tokenFile, "token-file", "", "file holding the mirror's token (TOKEN or USER:TOKEN), written where the client reads credentials")
+	cmd.Flags().StringVar(&user, "user", "", "user name to go with the token (default: the token file's, else "+switcher.DefaultUser+")")
 	return cmd
 }
 

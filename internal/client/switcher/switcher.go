@@ -62,6 +62,9 @@ type UseOptions struct {
 	Private *string
 	// DryRun prints the change without making it.
 	DryRun bool
+	// Token, when set, is written where the target's clients read their
+	// credentials (see CredentialsFile), with User ("" means DefaultUser).
+	Token, User string
 }
 
 // ConfigDir returns gomirror's configuration directory:
@@ -173,6 +176,14 @@ func resolvePath(file string) (string, error) {
 // Use switches opts.Target to opts.Mirror. Running it again with the same
 // options changes nothing.
 func (s *Switcher) Use(ctx context.Context, opts UseOptions) error {
+	if opts.Token != "" {
+		out := s.Out
+		s.Out = newRedactor(out, opts.Token)
+		defer func() { s.Out = out }()
+	}
+	if err := s.useCredentials(opts); err != nil {
+		return err
+	}
 	if opts.Target == mirrors.Go {
 		return s.useGo(ctx, opts)
 	}
@@ -213,7 +224,7 @@ func (s *Switcher) Use(ctx context.Context, opts UseOptions) error {
 		notes = append(notes, "restart the Docker daemon to apply: sudo systemctl restart docker (Docker Desktop: Restart from its menu)")
 	case mirrors.Pip:
 		f := pipconf.Parse(old)
-		changed := f.Set("global", "index-url", opts.Mirror)
+		changed := f.Set("global", "index-url", withCredentials(opts.Mirror, opts))
 		if u, err := url.Parse(opts.Mirror); err == nil && u.Scheme == "http" {
 			changed = f.AddToList("global", "trusted-host", u.Host) || changed
 		}
@@ -230,7 +241,15 @@ func (s *Switcher) Use(ctx context.Context, opts UseOptions) error {
 		}
 	case mirrors.Npm:
 		f := npmrc.Parse(old)
-		if f.Set("registry", opts.Mirror) {
+		changed := f.Set("registry", opts.Mirror)
+		if opts.Token != "" {
+			key, err := npmAuthKey(opts.Mirror)
+			if err != nil {
+				return err
+			}
+			changed = f.Set(key, opts.Token) || changed
+		}
+		if changed {
 			updated = f.Bytes()
 		}
 		for _, k := range []string{"NPM_CONFIG_REGISTRY", "npm_config_registry"} {
@@ -257,6 +276,9 @@ func (s *Switcher) Use(ctx context.Context, opts UseOptions) error {
 		return fmt.Errorf("use %s: %w", opts.Target, err)
 	}
 	mode := fs.FileMode(0o644)
+	if opts.Token != "" {
+		mode = 0o600 // It holds a token.
+	}
 	if fi, err := os.Stat(file); err == nil {
 		mode = fi.Mode().Perm()
 	}
@@ -334,6 +356,7 @@ func (s *Switcher) Restore(ctx context.Context, target mirrors.Target, file stri
 	if err != nil {
 		return err
 	}
+	explicit := file != ""
 	if file == "" && target == mirrors.Go {
 		if file, err = s.Go.File(ctx); err != nil {
 			return fmt.Errorf("restore go: %w", err)
@@ -346,7 +369,7 @@ func (s *Switcher) Restore(ctx context.Context, target mirrors.Target, file stri
 	}
 	var keep, restored []Saved
 	for _, e := range st.Saved {
-		if e.Target != string(target) || (file != "" && e.Path != file) {
+		if e.Target != string(target) || (file != "" && e.Path != file && (explicit || !e.Credentials)) {
 			keep = append(keep, e)
 			continue
 		}

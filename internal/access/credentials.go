@@ -161,10 +161,10 @@ type Authenticator struct {
 	// Checking a bcrypt hash takes tens of milliseconds, and the go
 	// command sends its credentials with every request: good passwords
 	// are remembered for a while, by a keyed hash of user and password.
-	key     [32]byte
-	mu      sync.Mutex
-	goodPw  map[[32]byte]goodPassword
-	now     func() time.Time
+	key    [32]byte
+	mu     sync.Mutex
+	goodPw map[[32]byte]goodPassword
+	now    func() time.Time
 
 	dummyOnce sync.Once
 	dummyPw   []byte // a bcrypt hash that unknown users are checked against

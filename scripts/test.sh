@@ -14,6 +14,13 @@ command -v git >/dev/null || missing+=(git)
 command -v nginx >/dev/null || missing+=(nginx)
 command -v redis-server >/dev/null || missing+=(redis-server)
 command -v wrk >/dev/null || missing+=(wrk)
+# Access control: the real clients that its tests drive with tokens over
+# HTTPS (pip, npm, skopeo); each test skips, saying so, only when its
+# client is absent.
+command -v pip3 >/dev/null || missing+=(python3-pip)
+command -v npm >/dev/null || missing+=(npm)
+command -v skopeo >/dev/null || missing+=(skopeo)
+# End of access control's packages.
 if ((${#missing[@]})); then
 	echo "test.sh: installing ${missing[*]}" >&2
 	export DEBIAN_FRONTEND=noninteractive

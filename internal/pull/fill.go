@@ -63,7 +63,6 @@ func (c *Cache) join(ctx context.Context, a *Artifact) (*flight, error) {
 	c.busy.Add(1)
 	go func() {
 		defer c.busy.Done()
-		defer release()
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.FetchTimeout)
 		defer cancel()
 		c.m.FetchesInFlight.Inc()
@@ -74,6 +73,7 @@ func (c *Cache) join(ctx context.Context, a *Artifact) (*flight, error) {
 		delete(c.flying, a.Name)
 		c.mu.Unlock()
 		f.err = err
+		release() // Before the waiting clients hear the fill is over.
 		select {
 		case <-f.started:
 		default:

@@ -43,3 +43,27 @@ func clipPath(p string) string {
 	}
 	return p
 }
+
+// AuditHandler returns h adding to each record the user and address of
+// the request identity in its context, when there is one: for parts that
+// log their own decisions into the audit trail (the module policy's
+// denials) without knowing who asked.
+func AuditHandler(h slog.Handler) slog.Handler { return identityHandler{h} }
+
+type identityHandler struct{ slog.Handler }
+
+func (h identityHandler) Handle(ctx context.Context, r slog.Record) error {
+	if id := FromContext(ctx); id != nil {
+		r = r.Clone()
+		r.AddAttrs(slog.String("user", id.User), slog.String("remote", id.Addr))
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h identityHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return identityHandler{h.Handler.WithAttrs(attrs)}
+}
+
+func (h identityHandler) WithGroup(name string) slog.Handler {
+	return identityHandler{h.Handler.WithGroup(name)}
+}

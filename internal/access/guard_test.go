@@ -423,6 +423,21 @@ func TestGuardAdmit(t *testing.T) {
 		t.Fatalf("first fill: got %d", w.Code)
 	}
 	<-started
+	// A streamed answer may end before its fill has stored the file and
+	// given its place back.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		g.fills.mu.Lock()
+		n := len(g.fills.n)
+		g.fills.mu.Unlock()
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the first fill never gave its place back")
+		}
+		time.Sleep(time.Millisecond)
+	}
 	done := make(chan int)
 	go func() { done <- get("/slow", "192.0.2.1").Code }()
 	<-started
@@ -443,5 +458,19 @@ func TestGuardAdmit(t *testing.T) {
 	}
 	if !audit.has(map[string]any{"event": EventThrottled, "limit": "fills in flight", "remote": "192.0.2.1"}) {
 		t.Errorf("no throttled event: %v", audit.events())
+	}
+}
+
+func TestAuditHandlerAddsIdentity(t *testing.T) {
+	audit := &auditLog{}
+	log := slog.New(AuditHandler(slog.NewJSONHandler(audit, nil))).With("part", "policy")
+	ctx := WithIdentity(context.Background(), &Identity{User: "alice", Addr: "192.0.2.9"})
+	log.InfoContext(ctx, "policy denied", "name", "example.com/vuln")
+	log.InfoContext(context.Background(), "policy denied", "name", "example.com/other")
+	if !audit.has(map[string]any{"msg": "policy denied", "user": "alice", "remote": "192.0.2.9", "part": "policy", "name": "example.com/vuln"}) {
+		t.Errorf("no identity on the record: %v", audit.events())
+	}
+	if !audit.has(map[string]any{"name": "example.com/other"}) || audit.has(map[string]any{"name": "example.com/other", "user": "alice"}) {
+		t.Errorf("a record without an identity: %v", audit.events())
 	}
 }

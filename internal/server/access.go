@@ -262,5 +262,6 @@ func (a *accessControl) close() error {
 }
 
 // Audit returns the logger of the audit trail, for parts that record
-// their own decisions (the module policy's denials).
-func (s *Server) Audit() *slog.Logger { return s.access.audit }
+// their own decisions (the module policy's "policy denied"): each record
+// logged with a request's context gets the user and address that asked.
+func (s *Server) Audit() *slog.Logger { return slog.New(access.AuditHandler(s.access.audit.Handler())) }

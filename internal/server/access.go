@@ -149,14 +149,9 @@ func (a *accessControl) admit(ctx context.Context) (func(), error) {
 
 // wrap puts the guard in front of rt, and makes the operations listener's
 // handler.
+// With nothing to enforce (no users, rules, limits or operations
+// listener: a mirror open to its network) the router is served as it is.
 func (a *accessControl) wrap(rt *router, m *metrics.Metrics) http.Handler {
-	g := a.guardCfg
-	g.Classify = classifier(rt, a.cfg.Private)
-	guard, err := access.New(rt, g)
-	if err != nil {
-		panic(err) // Classify is set: cannot happen.
-	}
-	a.guard = guard
 	a.ops = instrument(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !isOps(r.URL.Path) && !isAdmin(r.URL.Path) {
 			goproxy.WriteError(w, http.StatusNotFound, "not found: this listener serves only the operations endpoints")
@@ -164,6 +159,16 @@ func (a *accessControl) wrap(rt *router, m *metrics.Metrics) http.Handler {
 		}
 		rt.ServeHTTP(w, r)
 	}), a.log, m, rt)
+	g := a.guardCfg
+	if g.Auth == nil && g.Rules == nil && g.RequestRate.N == 0 && g.FillsPerClient == 0 && !g.OpsElsewhere {
+		return rt
+	}
+	g.Classify = classifier(rt, a.cfg.Private)
+	guard, err := access.New(rt, g)
+	if err != nil {
+		panic(err) // Classify is set: cannot happen.
+	}
+	a.guard = guard
 	return guard
 }
 

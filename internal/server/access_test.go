@@ -272,3 +272,57 @@ func TestAccessTLSReloadAndOps(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// TestClassifier checks the subject the server names for each route,
+// including those of the ecosystems still to come, by their prefixes.
+func TestClassifier(t *testing.T) {
+	h := http.NotFoundHandler()
+	rt := &router{routes: []route{
+		{prefix: "/sumdb/", ecosystem: "sumdb", handler: h},
+		{prefix: "/golang/", ecosystem: "golang", handler: h},
+		{prefix: "/vuln/", ecosystem: "vuln", handler: h},
+		{prefix: "/v2/", ecosystem: "oci", handler: h},
+		{prefix: "/pypi/", ecosystem: "pypi", handler: h},
+		{prefix: "/npm/", ecosystem: "npm", handler: h},
+	}, goproxy: h, ops: h}
+	classify := classifier(rt, "corp.example.com,*.internal.example")
+	tests := []struct {
+		path string
+		want access.Subject
+	}{
+		{"/healthz", access.Subject{Ecosystem: access.EcosystemHealth}},
+		{"/metrics", access.Subject{Ecosystem: access.EcosystemOps, Name: "metrics"}},
+		{"/-/jobs/go/run", access.Subject{Ecosystem: access.EcosystemAdmin, Name: "jobs/go/run"}},
+		{"/corp.example.com/lib/@v/list", access.Subject{Ecosystem: "go", Name: "corp.example.com/lib", Private: true}},
+		{"/corp.example.com/!lib/@v/list", access.Subject{Ecosystem: "go", Name: "corp.example.com/Lib", Private: true}},
+		{"/git.internal.example/x/@latest", access.Subject{Ecosystem: "go", Name: "git.internal.example/x", Private: true}},
+		{"/golang.org/x/text/@v/list", access.Subject{Ecosystem: "go", Name: "golang.org/x/text"}},
+		{"/corp.example.com/%2e%2e/x/@v/list", access.Subject{Ecosystem: "go", Invalid: true}},
+		{"/sumdb/sum.golang.org/lookup/corp.example.com/lib@v1.0.0", access.Subject{Ecosystem: "sumdb"}},
+		{"/golang/go1.22.0.linux-amd64.tar.gz", access.Subject{Ecosystem: "golang", Name: "go1.22.0.linux-amd64.tar.gz"}},
+		{"/vuln/ID/GO-2024-0001.json", access.Subject{Ecosystem: "vuln", Name: "ID/GO-2024-0001.json"}},
+		{"/v2/", access.Subject{Ecosystem: "oci", Probe: true}},
+		{"/v2/alpine/manifests/3", access.Subject{Ecosystem: "oci", Name: "docker.io/library/alpine"}},
+		{"/v2/ghcr.io/corp/app/blobs/sha256:00", access.Subject{Ecosystem: "oci", Name: "ghcr.io/corp/app"}},
+		{"/pypi/simple/Corp.Secret/", access.Subject{Ecosystem: "pypi", Name: "corp-secret"}},
+		{"/npm/@corp%2fsecret", access.Subject{Ecosystem: "npm", Name: "@corp/secret"}},
+	}
+	for _, tt := range tests {
+		r, err := http.NewRequest("GET", "http://mirror"+tt.path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := classify(r); got != tt.want {
+			t.Errorf("%s: got %+v, want %+v", tt.path, got, tt.want)
+		}
+	}
+}
+
+func TestAccessHugeHeaders(t *testing.T) {
+	edit, _ := accessFiles(t)
+	_, ts := newTestServer(t, edit)
+	resp, body := get(t, ts.URL+"/example.com/hello/@v/list", "Authorization", "Bearer "+strings.Repeat("a", 2<<20))
+	if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+		t.Errorf("a 2 MiB header: got %d (%.80s), want 431", resp.StatusCode, body)
+	}
+}

@@ -117,7 +117,7 @@ func New(next http.Handler, cfg Config) (*Guard, error) {
 // queryCredentials are URL query keys that carry credentials. They are
 // refused, never read: a URL ends up in logs, histories and Referer
 // headers.
-var queryCredentials = []string{"token", "access_token", "auth", "authtoken", "_authtoken", "password", "api_key", "apikey", "key", "secret"}
+var queryCredentials = []string{"token", "access_token", "auth", "authtoken", "_authtoken", "password", "api_key", "apikey", "secret"}
 
 func hasQueryCredentials(u *url.URL) bool {
 	if u.RawQuery == "" {

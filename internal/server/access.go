@@ -190,6 +190,12 @@ func classifier(rt *router, private string) access.Classifier {
 			return access.Subject{Ecosystem: access.EcosystemAdmin, Name: strings.TrimPrefix(p, "/-/")}
 		}
 		s := access.Subject{Ecosystem: rt.ecosystem(r)}
+		if ro := rt.find(p); ro != nil && !strings.HasPrefix(r.URL.EscapedPath(), ro.prefix) && r.URL.EscapedPath()+"/" != ro.prefix {
+			// The prefix itself came escaped ("/npm%2F..."): handlers
+			// read the escaped path, and would not agree on the name.
+			s.Invalid = true
+			return s
+		}
 		switch s.Ecosystem {
 		case goproxy.Ecosystem:
 			mod, ok := access.GoModule(r.URL.EscapedPath())

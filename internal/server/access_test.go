@@ -306,6 +306,9 @@ func TestClassifier(t *testing.T) {
 		{"/v2/ghcr.io/corp/app/blobs/sha256:00", access.Subject{Ecosystem: "oci", Name: "ghcr.io/corp/app"}},
 		{"/pypi/simple/Corp.Secret/", access.Subject{Ecosystem: "pypi", Name: "corp-secret"}},
 		{"/npm/@corp%2fsecret", access.Subject{Ecosystem: "npm", Name: "@corp/secret"}},
+		{"/npm%2F@corp/secret", access.Subject{Ecosystem: "npm", Invalid: true}},
+		{"/pypi%2fsimple/corp-secret/", access.Subject{Ecosystem: "pypi", Invalid: true}},
+		{"/v2", access.Subject{Ecosystem: "oci", Probe: true}},
 	}
 	for _, tt := range tests {
 		r, err := http.NewRequest("GET", "http://mirror"+tt.path, nil)

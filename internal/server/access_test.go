@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/gomirror/gomirror/internal/access"
 	"github.com/gomirror/gomirror/internal/config"
 	"github.com/gomirror/gomirror/internal/testca"
@@ -27,6 +29,12 @@ func accessFiles(t *testing.T) (edit func(*config.Config), auditLog string) {
 	dir := t.TempDir()
 	tokens, rules, audit := filepath.Join(dir, "tokens"), filepath.Join(dir, "rules.yaml"), filepath.Join(dir, "audit.log")
 	os.WriteFile(tokens, []byte("alice "+access.HashToken("gm_alice")+"\n"), 0o600)
+	hash, err := bcrypt.GenerateFromPassword([]byte("wonderland"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	htpasswd := filepath.Join(dir, "htpasswd")
+	os.WriteFile(htpasswd, []byte("alice:"+string(hash)+"\n"), 0o600)
 	os.WriteFile(rules, []byte(`
 rules:
   - users: [alice]
@@ -39,7 +47,7 @@ rules:
     allow: true
 `), 0o600)
 	return func(c *config.Config) {
-		c.Access.Tokens, c.Access.Rules, c.Access.AuditLog = tokens, rules, audit
+		c.Access.Tokens, c.Access.Rules, c.Access.AuditLog, c.Access.Htpasswd = tokens, rules, audit, htpasswd
 	}, audit
 }
 
@@ -127,6 +135,14 @@ func TestAccessGoProxy(t *testing.T) {
 				t.Errorf("challenge: got %q", resp.Header.Get("WWW-Authenticate"))
 			}
 		})
+	}
+	// Alice's password works as well as her token.
+	req, _ := http.NewRequest("GET", ts.URL+zip, nil)
+	req.SetBasicAuth("alice", "wonderland")
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
+		t.Errorf("alice's password: %v %v", resp.Status, err)
+	} else {
+		resp.Body.Close()
 	}
 	// Public content stays public, and the checksum database too.
 	if resp, body := get(t, ts.URL+"/sumdb/sum.example.test/supported"); resp.StatusCode != 200 {
@@ -327,5 +343,21 @@ func TestAccessHugeHeaders(t *testing.T) {
 	resp, body := get(t, ts.URL+"/example.com/hello/@v/list", "Authorization", "Bearer "+strings.Repeat("a", 2<<20))
 	if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
 		t.Errorf("a 2 MiB header: got %d (%.80s), want 431", resp.StatusCode, body)
+	}
+}
+
+func TestAccessRateLimit(t *testing.T) {
+	_, ts := newTestServer(t, func(c *config.Config) { c.Access.RateLimit = "3/h" })
+	var last *http.Response
+	var body string
+	for range 4 {
+		last, body = get(t, ts.URL+"/example.com/hello/@v/list")
+	}
+	if last.StatusCode != http.StatusTooManyRequests || last.Header.Get("Retry-After") == "" ||
+		last.Header.Get("Content-Type") != "text/plain; charset=utf-8" || !strings.HasPrefix(body, "too many requests") {
+		t.Errorf("fourth request: got %d, Retry-After %q, %q; want a plain-text 429 with Retry-After", last.StatusCode, last.Header.Get("Retry-After"), body)
+	}
+	if resp, _ := get(t, ts.URL+"/healthz"); resp.StatusCode != 200 {
+		t.Errorf("health while throttled: got %d, want 200", resp.StatusCode)
 	}
 }

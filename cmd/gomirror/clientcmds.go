@@ -26,7 +26,7 @@ import (
 // clientCommands returns the client toolkit: use, restore, env, doctor,
 // bench, verify.
 func (a *app) clientCommands() []*cobra.Command {
-	return []*cobra.Command{a.useCmd(), a.restoreCmd(), a.envCmd(), a.doctorCmd(), a.benchCmd(), a.verifyCmd()}
+	return []*cobra.Command{a.useCmd(), a.restoreCmd(), a.envCmd(), a.doctorCmd(), a.benchCmd(), a.verifyCmd(), a.tokenCmd()}
 }
 
 // goRunner returns a runner for the go command found in the app's PATH.

@@ -143,3 +143,24 @@ func TestNPMPackage(t *testing.T) {
 		}
 	}
 }
+
+// FuzzSubjects reads hostile paths with every subject parser: none may
+// panic, and each name is in the form the rules compare.
+func FuzzSubjects(f *testing.F) {
+	for _, s := range []string{"/v2/ghcr.io/corp/app/manifests/v1?ns=x", "/pypi/simple/Corp.Secret/", "/pypi/files/a/b/c",
+		"/npm/@corp%2fsecret/-/x.tgz", "/npm/-/package/@a/b/dist-tags", "/npm/%zz", "/v2/%2e%2e/blobs/x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, p string) {
+		if u, err := url.Parse("http://mirror" + p); err == nil {
+			name, _ := OCIRepository(u, "docker.io")
+			if name != strings.ToLower(name) {
+				t.Errorf("OCIRepository(%q) = %q, not lower case", p, name)
+			}
+		}
+		if n := PyPIProject(p); NormalizePyPI(n) != n {
+			t.Errorf("PyPIProject(%q) = %q, not normalised", p, n)
+		}
+		NPMPackage(p)
+	})
+}

@@ -160,6 +160,10 @@ func (a *accessControl) wrap(rt *router, m *metrics.Metrics) http.Handler {
 		rt.ServeHTTP(w, r)
 	}), a.log, m, rt)
 	g := a.guardCfg
+	ac := a.cfg.Access
+	a.log.Info("access control", "https", a.tls != nil, "htpasswd", ac.Htpasswd, "tokens", ac.Tokens, "rules", ac.Rules,
+		"open", g.Auth == nil && g.Rules == nil, "rate_limit", g.RequestRate.String(), "fills_per_client", g.FillsPerClient,
+		"ops_listen", ac.OpsListen)
 	if g.Auth == nil && g.Rules == nil && g.RequestRate.N == 0 && g.FillsPerClient == 0 && !g.OpsElsewhere {
 		return rt
 	}

@@ -33,9 +33,12 @@ command -v docker-registry >/dev/null || missing+=(docker-registry)
 command -v skopeo >/dev/null || missing+=(skopeo)
 command -v podman >/dev/null || missing+=(podman)
 command -v npm >/dev/null || missing+=(nodejs npm)
+command -v pip3 >/dev/null || missing+=(python3-pip)
 lean=() # installed without their recommendations, which they do not need here
 command -v chromium >/dev/null || lean+=(chromium)
 command -v promtool >/dev/null || lean+=(prometheus)
+# Access control's tests drive pip, npm and skopeo with tokens over HTTPS:
+# all three are in the lists above.
 if ((${#missing[@]} + ${#lean[@]})); then
 	echo "test.sh: installing ${missing[*]} ${lean[*]}" >&2
 	export DEBIAN_FRONTEND=noninteractive

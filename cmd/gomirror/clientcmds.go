@@ -26,7 +26,7 @@ import (
 // clientCommands returns the client toolkit: use, restore, env, doctor,
 // bench, verify.
 func (a *app) clientCommands() []*cobra.Command {
-	return []*cobra.Command{a.useCmd(), a.restoreCmd(), a.envCmd(), a.doctorCmd(), a.benchCmd(), a.verifyCmd()}
+	return []*cobra.Command{a.useCmd(), a.restoreCmd(), a.envCmd(), a.doctorCmd(), a.benchCmd(), a.verifyCmd(), a.tokenCmd()}
 }
 
 // goRunner returns a runner for the go command found in the app's PATH.
@@ -64,7 +64,7 @@ func parseModuleFlag(s string) (module.Version, error) {
 }
 
 func (a *app) useCmd() *cobra.Command {
-	var file, private, registry string
+	var file, private, registry, tokenFile, user string
 	var scopes []string
 	var dryRun, list bool
 	cmd := &cobra.Command{
@@ -75,8 +75,8 @@ func (a *app) useCmd() *cobra.Command {
 TARGET" can put it back byte for byte. Running it twice changes nothing the
 second time.
 
-  go      go env -w GOPROXY=MIRROR,direct, and GOSUMDB through the mirror's
-          /sumdb/ when it serves one (checksum verification stays on).
+  go          go env -w GOPROXY=MIRROR,direct, and GOSUMDB through the mirror's
+              /sumdb/ when it serves one (checksum verification stays on).
   docker      adds MIRROR first in registry-mirrors of /etc/docker/daemon.json.
   containerd  writes certs.d/<registry>/hosts.toml with MIRROR first, for pull
               and resolve (--registry, default docker.io).
@@ -85,13 +85,22 @@ second time.
   uv          sets the default [[index]] in uv.toml.
   npm         sets registry in ~/.npmrc (and @scope:registry with --scope).
   pnpm        the same in pnpm's rc file.
-  yarn        npmRegistryServer in ~/.yarnrc.yml, and registry in ~/.yarnrc.`,
+  yarn        npmRegistryServer in ~/.yarnrc.yml, and registry in ~/.yarnrc.
+
+With --token-file, the token in that file (TOKEN or USER:TOKEN) goes where
+each client reads its credentials for the mirror: ~/.netrc for go
+(machine HOST[:PORT] login USER password TOKEN; $NETRC if set), the index
+URL in pip.conf, //HOST/PATH/:_authToken in .npmrc, and the auths of
+containers' auth.json for docker ($REGISTRY_AUTH_FILE, else
+~/.config/containers/auth.json: podman, skopeo, buildah). Restore removes
+them with the rest.`,
 		Example: `  gomirror use go goproxy.cn
   gomirror use go https://mirror.corp.example --private 'git.corp.example'
   gomirror use pip tuna --dry-run
   gomirror use docker https://docker.m.daocloud.io --file ./daemon.json
   gomirror use containerd http://mirror.corp.example:8080 --registry ghcr.io
   gomirror use npm http://mirror.corp.example:8080/npm/ --scope @corp
+  gomirror use go https://mirror.corp.example --token-file ~/.config/gomirror/token
   gomirror use --list`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if list {
@@ -115,7 +124,17 @@ second time.
 			if err != nil {
 				return err
 			}
-			opts := switcher.UseOptions{Target: target, Mirror: u, File: file, DryRun: dryRun, Registry: registry, Scopes: scopes}
+			opts := switcher.UseOptions{Target: target, Mirror: u, File: file, DryRun: dryRun, Registry: registry, Scopes: scopes, User: user}
+			if tokenFile != "" {
+				fileUser, token, err := switcher.ReadToken(tokenFile)
+				if err != nil {
+					return err
+				}
+				opts.Token = token
+				if opts.User == "" {
+					opts.User = fileUser
+				}
+			}
 			if cmd.Flags().Changed("private") {
 				opts.Private = &private
 			}
@@ -131,6 +150,8 @@ second time.
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print the change and make none")
 	cmd.Flags().StringVar(&private, "private", "", "set GOPRIVATE to these comma-separated patterns (go only)")
 	cmd.Flags().BoolVar(&list, "list", false, "list the built-in mirror presets")
+	cmd.Flags().StringVar(&tokenFile, "token-file", "", "file holding the mirror's token (TOKEN or USER:TOKEN), written where the client reads credentials")
+	cmd.Flags().StringVar(&user, "user", "", "user name to go with the token (default: the token file's, else "+switcher.DefaultUser+")")
 	return cmd
 }
 

@@ -61,7 +61,8 @@ type Config struct {
 	Policy policy.Config
 	// Sync declares the sync jobs; set only in the configuration file,
 	// under "sync".
-	Sync jobs.Config
+	Sync   jobs.Config
+	Access AccessConfig
 }
 
 // Default returns the built-in defaults. getenv reads the environment, for
@@ -130,6 +131,7 @@ func (c *Config) settings() []setting {
 		c.pypiSettings(),
 		c.ociSettings(),
 		c.npmSettings(),
+		c.accessSettings(),
 	} {
 		all = append(all, group...)
 	}
@@ -388,6 +390,7 @@ func (c *Config) Validate() error {
 		c.NPM.validate,
 		c.validatePolicy,
 		c.validateSync,
+		c.Access.validate,
 	} {
 		if err := validate(); err != nil {
 			return err

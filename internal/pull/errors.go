@@ -20,6 +20,9 @@ var (
 	ErrRefused = errors.New("refused")
 	// ErrUpstream marks failures of an upstream; they get a 502.
 	ErrUpstream = errors.New("upstream")
+	// ErrTooManyRequests marks a request refused because its client has
+	// too many fills under way or sent too many requests; it gets a 429.
+	ErrTooManyRequests = errors.New("too many requests")
 	// ErrNotModified is returned by an Artifact's Fetch when upstream
 	// confirms that the stored copy is current.
 	ErrNotModified = errors.New("not modified")
@@ -43,6 +46,7 @@ func (e *notFound) Is(target error) bool { return target == fs.ErrNotExist }
 //   - ErrBadRequest, store.ErrInvalidName, fs.ErrInvalid: 400;
 //   - fs.ErrNotExist: 404;
 //   - fs.ErrPermission: 403;
+//   - ErrTooManyRequests: 429;
 //   - ErrRefused, ErrUpstream: 502;
 //   - a timeout (os.ErrDeadlineExceeded, context.DeadlineExceeded): 504;
 //   - store.ErrFull: 507, the mirror's storage is full;
@@ -56,6 +60,8 @@ func Status(err error) int {
 		return http.StatusNotFound
 	case errors.Is(err, fs.ErrPermission):
 		return http.StatusForbidden
+	case errors.Is(err, ErrTooManyRequests):
+		return http.StatusTooManyRequests
 	case errors.Is(err, store.ErrFull):
 		return http.StatusInsufficientStorage
 	case errors.Is(err, ErrRefused):
@@ -120,6 +126,8 @@ func fillResult(err error) string {
 		return "error"
 	case http.StatusGatewayTimeout:
 		return "timeout"
+	case http.StatusTooManyRequests:
+		return "throttled"
 	case http.StatusInsufficientStorage:
 		return "full"
 	case http.StatusServiceUnavailable:

@@ -41,11 +41,28 @@ type flight struct {
 // join returns the flight filling a.Name, starting one when there is none.
 // The fill runs detached from ctx, bounded by FetchTimeout, so that it
 // outlives the client that started it.
-func (c *Cache) join(ctx context.Context, a *Artifact) *flight {
+//
+// Before it starts a fill it asks Config.Admit, whose refusal it returns.
+func (c *Cache) join(ctx context.Context, a *Artifact) (*flight, error) {
+	release := func() {}
+	if c.cfg.Admit != nil {
+		c.mu.Lock()
+		f := c.flying[a.Name]
+		c.mu.Unlock()
+		if f != nil && !f.failed.Load() {
+			return f, nil
+		}
+		rel, err := c.cfg.Admit(ctx)
+		if err != nil {
+			return nil, err
+		}
+		release = rel
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if f := c.flying[a.Name]; f != nil && !f.failed.Load() {
-		return f
+		release()
+		return f, nil
 	}
 	f := &flight{started: make(chan struct{}), done: make(chan struct{})}
 	c.flying[a.Name] = f
@@ -64,6 +81,7 @@ func (c *Cache) join(ctx context.Context, a *Artifact) *flight {
 		}
 		c.mu.Unlock()
 		f.err = err
+		release() // Before the waiting clients hear the fill is over.
 		select {
 		case <-f.started:
 		default:
@@ -71,7 +89,7 @@ func (c *Cache) join(ctx context.Context, a *Artifact) *flight {
 		}
 		close(f.done)
 	}()
-	return f
+	return f, nil
 }
 
 func fillResultOf(err error) string {

@@ -60,6 +60,14 @@ type Config struct {
 	Logger *slog.Logger
 	// Metrics records lookups, fills and refusals. Nil records nothing.
 	Metrics *metrics.Metrics
+	// Admit, when not nil, is asked before a request starts a new upstream
+	// fill; requests that join a fill under way, and hits, never ask. ctx
+	// is the request's, carrying whatever identity the server put there.
+	// An error refuses the fill: the request gets it, and should wrap
+	// [ErrTooManyRequests] for a 429. Otherwise release is called once,
+	// when the fill ends. Expired metadata whose refresh is refused is
+	// served stale.
+	Admit func(ctx context.Context) (release func(), err error)
 }
 
 // Cache is the pull-through core shared by every ecosystem of a server. It

@@ -532,6 +532,7 @@ func TestStatus(t *testing.T) {
 		{fmt.Errorf("%w: x", ErrBadRequest), 400},
 		{NotFound("gone"), 404},
 		{fs.ErrPermission, 403},
+		{fmt.Errorf("%w: 4 fills", ErrTooManyRequests), 429},
 		{fmt.Errorf("%w: bad", ErrRefused), 502},
 		{fmt.Errorf("%w: down", ErrUpstream), 502},
 		{fmt.Errorf("reading: %w", os.ErrDeadlineExceeded), 504},

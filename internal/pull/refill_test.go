@@ -44,7 +44,11 @@ func TestFillAfterStoredFetchesNothing(t *testing.T) {
 			}
 			e.Body.Close()
 			// The late request's join, after the first fill ended.
-			if err := c.join(t.Context(), a).wait(t.Context()); err != nil {
+			f, err := c.join(t.Context(), a)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := f.wait(t.Context()); err != nil {
 				t.Fatal(err)
 			}
 			if n := fetches.Load(); n != 1 {

@@ -69,7 +69,10 @@ func (c *Cache) Serve(w http.ResponseWriter, r *http.Request, a *Artifact) error
 	if reason, ok := c.cfg.Negative.NotFound(ctx, a.Name); ok {
 		return NotFound(reason)
 	}
-	f := c.join(ctx, a)
+	f, err := c.join(ctx, a)
+	if err != nil {
+		return err
+	}
 	if r.Method == http.MethodGet && plainGet(r) {
 		select {
 		case <-f.started:
@@ -254,8 +257,19 @@ func (c *Cache) Open(ctx context.Context, a *Artifact) (*Entry, error) {
 	if reason, ok := c.cfg.Negative.NotFound(ctx, a.Name); ok {
 		return nil, NotFound(reason)
 	}
-	f := c.join(ctx, a)
-	var ferr error
+	f, ferr := c.join(ctx, a)
+	switch {
+	case ferr != nil && haveStale:
+		// The refresh was refused: the stored copy will do.
+		rc, err := c.cfg.Store.Get(ctx, a.Name)
+		if err != nil {
+			return nil, ferr
+		}
+		c.m.StaleServed.WithLabelValues(a.Ecosystem, a.Kind).Inc()
+		return entry(rc, true), nil
+	case ferr != nil:
+		return nil, ferr
+	}
 	if haveStale {
 		grace := time.NewTimer(c.cfg.StaleGrace)
 		defer grace.Stop()

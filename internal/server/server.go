@@ -62,6 +62,7 @@ type Server struct {
 	station *stationParts
 	store   checker
 	coord   *coord.Coordinator
+	access  *accessControl
 }
 
 // New builds a Server from cfg. env is the environment that `direct`
@@ -146,6 +147,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, env []string)
 	}
 	if cfg.MemoryCache == 0 {
 		pcfg.HotCacheSize = -1 // Off.
+	}
+	if err := s.setupAccess(cfg, log, &pcfg); err != nil {
+		return nil, err
 	}
 	if cfg.Redis != "" {
 		coord.SetClientLogger(log)
@@ -263,7 +267,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, env []string)
 		}
 		p, err := policy.New(cfg.Policy, policy.Options{
 			Ecosystems: map[string]policy.Ecosystem{policy.Go: eco},
-			Logger:     log,
+			Logger:     s.Audit(),
 			Registerer: reg,
 		})
 		if err != nil {
@@ -272,14 +276,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, env []string)
 		}
 		rt.goproxy = policyGuard{p: p, next: gp}
 	}
-	s.handler = instrument(rt, log, m, rt)
+	s.handler = instrument(s.access.wrap(rt, m), log, m, rt)
 	var locker jobs.Locker
 	if s.coord != nil {
 		locker = s.coord
 	}
-	parts, err := newStation(cfg, st, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.handler.ServeHTTP(w, r)
-	}), locker, sdb.Name() != "", reg, log)
+	// Sync jobs carry no identity: their requests go to the router
+	// behind the metrics and the log, but not behind access control.
+	parts, err := newStation(cfg, st, instrument(rt, log, m, rt), locker, sdb.Name() != "", reg, log)
 	if err != nil {
 		s.Close()
 		return nil, fmt.Errorf("sync: %w", err)
@@ -474,8 +478,12 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	runVuln(ctx, s.vuln)
 	s.station.run(ctx, s.log)
+	if err := s.access.startOps(hs); err != nil {
+		return err
+	}
+	defer s.access.closeOps()
 	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
+	go func() { errc <- s.access.serve(hs, ln) }()
 	select {
 	case err := <-errc:
 		return err
@@ -484,6 +492,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	s.log.Info("shutting down", "timeout", s.cfg.ShutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()
+	s.access.stopOps(sctx)
 	if err := hs.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
@@ -511,6 +520,9 @@ func (s *Server) Close() error {
 	}
 	if c, ok := s.store.(closer); ok {
 		errs = append(errs, c.Close())
+	}
+	if s.access != nil {
+		errs = append(errs, s.access.close())
 	}
 	return errors.Join(errs...)
 }

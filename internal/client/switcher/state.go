@@ -35,6 +35,9 @@ type Saved struct {
 	Mirror string `json:"mirror,omitempty"`
 	// Time is when the original was saved.
 	Time time.Time `json:"time"`
+	// Credentials marks a file of credentials (.netrc, auth.json), which
+	// `restore TARGET` restores with the target's configuration.
+	Credentials bool `json:"credentials,omitempty"`
 }
 
 // state is the content of the state file.

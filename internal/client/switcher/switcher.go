@@ -85,6 +85,9 @@ type UseOptions struct {
 	Scopes []string
 	// DryRun prints the change without making it.
 	DryRun bool
+	// Token, when set, is written where the target's clients read their
+	// credentials (see CredentialsFile), with User ("" means DefaultUser).
+	Token, User string
 }
 
 // ConfigDir returns gomirror's configuration directory:
@@ -271,6 +274,14 @@ func resolvePath(file string) (string, error) {
 // Use switches opts.Target to opts.Mirror. Running it again with the same
 // options changes nothing.
 func (s *Switcher) Use(ctx context.Context, opts UseOptions) error {
+	if opts.Token != "" {
+		out := s.Out
+		s.Out = newRedactor(out, opts.Token)
+		defer func() { s.Out = out }()
+	}
+	if err := s.useCredentials(opts); err != nil {
+		return err
+	}
 	if opts.Target == mirrors.Go {
 		if len(opts.Scopes) > 0 {
 			return errors.New("--scope applies to npm, pnpm and yarn only")
@@ -361,6 +372,9 @@ func (s *Switcher) useFile(opts UseOptions, file string) error {
 		return fmt.Errorf("use %s: %w", opts.Target, err)
 	}
 	mode := fs.FileMode(0o644)
+	if opts.Token != "" {
+		mode = 0o600 // It holds a token.
+	}
 	if fi, err := os.Stat(file); err == nil {
 		mode = fi.Mode().Perm()
 	}
@@ -397,7 +411,7 @@ func (s *Switcher) edit(opts UseOptions, file string, old []byte) (updated []byt
 		notes = append(notes, "restart the Docker daemon to apply: sudo systemctl restart docker (Docker Desktop: Restart from its menu)")
 	case mirrors.Pip:
 		f := pipconf.Parse(old)
-		changed := f.Set("global", "index-url", opts.Mirror)
+		changed := f.Set("global", "index-url", withCredentials(opts.Mirror, opts))
 		if u, err := url.Parse(opts.Mirror); err == nil && u.Scheme == "http" {
 			changed = f.AddToList("global", "trusted-host", u.Host) || changed
 		}
@@ -447,6 +461,13 @@ func (s *Switcher) edit(opts UseOptions, file string, old []byte) (updated []byt
 	case mirrors.Npm, mirrors.Pnpm:
 		f := npmrc.Parse(old)
 		changed := f.Set("registry", opts.Mirror)
+		if opts.Token != "" {
+			key, err := npmAuthKey(opts.Mirror)
+			if err != nil {
+				return nil, nil, err
+			}
+			changed = f.Set(key, opts.Token) || changed
+		}
 		for _, sc := range opts.Scopes {
 			changed = f.Set(npmrc.ScopeKey(sc), opts.Mirror) || changed
 		}
@@ -599,6 +620,7 @@ func (s *Switcher) Restore(ctx context.Context, target mirrors.Target, file stri
 	if err != nil {
 		return err
 	}
+	explicit := file != ""
 	if file == "" && target == mirrors.Go {
 		if file, err = s.Go.File(ctx); err != nil {
 			return fmt.Errorf("restore go: %w", err)
@@ -611,7 +633,7 @@ func (s *Switcher) Restore(ctx context.Context, target mirrors.Target, file stri
 	}
 	var keep, restored []Saved
 	for _, e := range st.Saved {
-		if e.Target != string(target) || (file != "" && e.Path != file) {
+		if e.Target != string(target) || (file != "" && e.Path != file && (explicit || !e.Credentials)) {
 			keep = append(keep, e)
 			continue
 		}

@@ -37,9 +37,10 @@ type accessControl struct {
 	opsServer *http.Server
 }
 
-// DefaultOCIRegistry is the registry of /v2/ names that say none, for
+// defaultOCIRegistry is the registry of /v2/ names that say none when the
+// configuration does not name one, for
 // the access rules.
-const DefaultOCIRegistry = "docker.io"
+const defaultOCIRegistry = "docker.io"
 
 // setupAccess reads the access configuration and gives the core its
 // admission hook. Its errors name the setting.
@@ -167,7 +168,7 @@ func (a *accessControl) wrap(rt *router, m *metrics.Metrics) http.Handler {
 	if g.Auth == nil && g.Rules == nil && g.RequestRate.N == 0 && g.FillsPerClient == 0 && !g.OpsElsewhere {
 		return rt
 	}
-	g.Classify = classifier(rt, a.cfg.Private)
+	g.Classify = classifier(rt, a.cfg.Private, a.cfg.OCI.DefaultRegistry)
 	guard, err := access.New(rt, g)
 	if err != nil {
 		panic(err) // Classify is set: cannot happen.
@@ -181,7 +182,10 @@ func isAdmin(p string) bool { return p == "/-" || strings.HasPrefix(p, "/-/") }
 // classifier names each request's ecosystem, as the router routes it, and
 // its subject, as that ecosystem's handler reads it. A new ecosystem whose
 // names matter to the rules adds a case here.
-func classifier(rt *router, private string) access.Classifier {
+func classifier(rt *router, private, ociDefault string) access.Classifier {
+	if ociDefault == "" {
+		ociDefault = defaultOCIRegistry
+	}
 	private = strings.ToLower(private)
 	return func(r *http.Request) access.Subject {
 		p := r.URL.Path
@@ -210,7 +214,7 @@ func classifier(rt *router, private string) access.Classifier {
 		case "vuln":
 			s.Name = strings.TrimPrefix(p, "/vuln/")
 		case "oci":
-			s.Name, s.Probe = access.OCIRepository(r.URL, DefaultOCIRegistry)
+			s.Name, s.Probe = access.OCIRepository(r.URL, ociDefault)
 		case "pypi":
 			s.Name = access.PyPIProject(r.URL.EscapedPath())
 		case "npm":

@@ -301,7 +301,7 @@ func TestClassifier(t *testing.T) {
 		{prefix: "/pypi/", ecosystem: "pypi", handler: h},
 		{prefix: "/npm/", ecosystem: "npm", handler: h},
 	}, goproxy: h, ops: h}
-	classify := classifier(rt, "corp.example.com,*.internal.example")
+	classify := classifier(rt, "corp.example.com,*.internal.example", "")
 	tests := []struct {
 		path string
 		want access.Subject

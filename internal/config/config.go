@@ -56,6 +56,7 @@ type Config struct {
 	PyPI   PyPIConfig
 	OCI    OCIConfig
 	NPM    NPMConfig
+	Budget BudgetConfig
 	// Policy decides which module versions may be served; set only in
 	// the configuration file, under "policy".
 	Policy policy.Config
@@ -93,6 +94,7 @@ func Default(getenv func(string) string) Config {
 		PyPI:   defaultPyPI(),
 		OCI:    defaultOCI(),
 		NPM:    defaultNPM(),
+		Budget: defaultBudget(),
 	}
 }
 
@@ -130,6 +132,7 @@ func (c *Config) settings() []setting {
 		c.pypiSettings(),
 		c.ociSettings(),
 		c.npmSettings(),
+		c.budgetSettings(),
 	} {
 		all = append(all, group...)
 	}
@@ -388,6 +391,7 @@ func (c *Config) Validate() error {
 		c.NPM.validate,
 		c.validatePolicy,
 		c.validateSync,
+		c.validateBudget,
 	} {
 		if err := validate(); err != nil {
 			return err

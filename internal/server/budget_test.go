@@ -2,6 +2,10 @@ package server
 
 import (
 	"bytes"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +14,7 @@ import (
 
 	"github.com/gomirror/gomirror/internal/config"
 	"github.com/gomirror/gomirror/internal/store/budget"
+	"github.com/gomirror/gomirror/internal/store/disk"
 )
 
 func TestStoreBudget(t *testing.T) {
@@ -120,5 +125,55 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("still waiting for %s after a minute", what)
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// BenchmarkServerHitBudget serves a stored file through the whole handler,
+// with no memory cache so that every hit reads the store, without and with
+// a store budget: the difference is the cost of the budget's bookkeeping
+// on a hit.
+func BenchmarkServerHitBudget(b *testing.B) {
+	for _, tt := range []struct {
+		name, file string
+		size       int
+	}{
+		{"info", "golang.org/x/text/@v/v0.3.0.info", 60},
+		{"zip-1MiB", "golang.org/x/text/@v/v0.3.0.zip", 1 << 20},
+	} {
+		for _, budget := range []int64{0, 1 << 40} {
+			b.Run(fmt.Sprintf("%s/budget=%v", tt.name, budget != 0), func(b *testing.B) {
+				cfg := config.Default(func(string) string { return "" })
+				cfg.Data = b.TempDir()
+				cfg.Upstream = "off"
+				cfg.SumDB = "off"
+				cfg.MemoryCache = 0
+				cfg.Budget.Bytes = budget
+				d, err := disk.New(cfg.Data, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				err = d.Put(b.Context(), tt.file, bytes.NewReader(make([]byte, tt.size)))
+				d.Close()
+				if err != nil {
+					b.Fatal(err)
+				}
+				s, err := New(b.Context(), cfg, slog.New(slog.DiscardHandler), nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.Cleanup(func() { s.Close() })
+				h := s.Handler()
+				req := httptest.NewRequestWithContext(b.Context(), http.MethodGet, "/"+tt.file, nil)
+				b.SetBytes(int64(tt.size))
+				b.ReportAllocs()
+				for b.Loop() {
+					w := &discardWriter{header: http.Header{}}
+					h.ServeHTTP(w, req)
+					if w.code != http.StatusOK || w.n != int64(tt.size) {
+						b.Fatalf("got status %d and %d bytes, want 200 and %d", w.code, w.n, tt.size)
+					}
+				}
+			})
+		}
 	}
 }

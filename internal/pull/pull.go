@@ -225,7 +225,8 @@ func (a *Artifact) maxSize() int64 {
 func (a *Artifact) evictable() bool { return a.TTL <= 0 && a.CacheControl == "" }
 
 // touched tells a store that keeps a record of use that a was just read or
-// written.
+// written. Hits served from the hot cache are not told: a hot file is read
+// from the store, and touched, again every few seconds.
 func (c *Cache) touched(a *Artifact) {
 	if c.touch != nil {
 		c.touch.Touch(a.Name, a.evictable())

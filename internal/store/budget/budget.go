@@ -305,13 +305,12 @@ func (s *Store) end(ctx context.Context, name string, err error) {
 	if s.writing[name]--; s.writing[name] == 0 {
 		delete(s.writing, name)
 	}
-	if err != nil {
-		// The old file, if any, is still there.
-		s.mu.Unlock()
-		return
+	if err == nil {
+		s.last.Store(&name)
 	}
-	s.last.Store(&name)
-	s.measureLocked(context.WithoutCancel(ctx), name, true)
+	// A failed write most often leaves the old file, if any; but it may
+	// have failed after the new one was in place: measure what is there.
+	s.measureLocked(context.WithoutCancel(ctx), name, err == nil)
 	over := s.used.Load() > s.cfg.Bytes
 	s.mu.Unlock()
 	if over {

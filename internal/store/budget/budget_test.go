@@ -34,7 +34,7 @@ func newClock() *clock {
 	return c
 }
 
-func (c *clock) now() time.Time           { return time.Unix(0, c.t.Load()) }
+func (c *clock) now() time.Time          { return time.Unix(0, c.t.Load()) }
 func (c *clock) advance(d time.Duration) { c.t.Add(int64(d)) }
 
 // immutableByName is the tests' classifier: "blobs/..." are immutable.

@@ -24,7 +24,7 @@
 // its end through its open handle (on Linux and other Unix systems, where
 // removing a name leaves open files intact).
 //
-// The bookkeeping costs one map entry, about 150 bytes and the name, per
+// The bookkeeping costs one map entry, about 130 bytes and the name, per
 // stored file. A Touch is a lock-free map lookup and, at most once a
 // second per file, an atomic store.
 package budget

@@ -177,3 +177,26 @@ func BenchmarkServerHitBudget(b *testing.B) {
 		}
 	}
 }
+
+// FuzzImmutableName checks that no name of metadata is ever classified as
+// immutable, whatever else it holds.
+func FuzzImmutableName(f *testing.F) {
+	for _, seed := range []string{
+		"golang.org/x/text/@v/v0.3.0.zip", "golang.org/x/text/@v/list", "golang.org/x/text/@latest",
+		"sumdb/sum.golang.org/tile/8/0/001", "vuln/index/db.json", "oci/tags/docker.io/library/alpine/_tags/3",
+		"npm/packuments/@v/x", "pypi/simple/x.json", "golang/index.json", "example.com/m/@v/v1.0.0.info",
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		immutable := immutableName(name)
+		for _, prefix := range []string{"sumdb/", "vuln/", "oci/tags/", "oci/referrers/", "pypi/simple/", "npm/packuments/", "quarantine/"} {
+			if immutable && strings.HasPrefix(name, prefix) {
+				t.Errorf("immutableName(%q): true for a name under %s", name, prefix)
+			}
+		}
+		if immutable && (strings.HasSuffix(name, "/@v/list") || strings.HasSuffix(name, "/@latest")) {
+			t.Errorf("immutableName(%q): true for a list or @latest", name)
+		}
+	})
+}

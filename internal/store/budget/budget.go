@@ -30,10 +30,10 @@ var (
 // the store down to, when Config.LowWater is zero.
 const DefaultLowWater = 0.9
 
-// touchGranularity is how often a Touch of one file records the time: a
-// file hit by many clients at once is written once a second, not by every
-// hit.
-const touchGranularity = time.Second
+// clockTick is how often the clock that Touch reads moves: a Touch reads an
+// atomic rather than the system's clock, and a file hit by many clients at
+// once is written at most once a tick, not by every hit.
+const clockTick = time.Second
 
 // sizeQueue bounds the files waiting to be measured after a Touch that
 // found them unknown.
@@ -82,7 +82,8 @@ type Store struct {
 	closeOnce sync.Once
 	closeErr  error
 
-	files sync.Map // name → *file
+	files sync.Map     // name → *file
+	clock atomic.Int64 // now, in Unix nanoseconds, to within a tick
 	used  atomic.Int64
 	last  atomic.Pointer[string] // the name stored last
 
@@ -179,7 +180,9 @@ func newStore(st store.Store, cfg Config, now func() time.Time, flush chan chan 
 		stop()
 		return nil, err
 	}
+	s.clock.Store(now().UnixNano())
 	var wg sync.WaitGroup
+	wg.Go(func() { s.tick(ctx) })
 	wg.Go(func() { s.walk(ctx) })
 	wg.Go(func() { s.work(ctx) })
 	go func() {
@@ -226,7 +229,7 @@ func (s *Store) Unwrap() store.Store { return s.st }
 // immutable artifact that may be evicted. It does no I/O: a file that s
 // does not know yet is measured in the background.
 func (s *Store) Touch(name string, immutable bool) {
-	now := s.now().UnixNano()
+	now := s.clock.Load()
 	class := classOf(immutable, true)
 	v, ok := s.files.Load(name)
 	if !ok {
@@ -239,7 +242,7 @@ func (s *Store) Touch(name string, immutable bool) {
 		}
 	}
 	f := v.(*file)
-	if now-f.used.Load() >= int64(touchGranularity) {
+	if f.used.Load() < now {
 		f.used.Store(now)
 	}
 	if f.class.Load() != class {
@@ -488,6 +491,20 @@ func (s *Store) walk(ctx context.Context) {
 	select {
 	case s.kick <- struct{}{}:
 	default:
+	}
+}
+
+// tick moves the clock that Touch reads until ctx ends.
+func (s *Store) tick(ctx context.Context) {
+	t := time.NewTicker(clockTick)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			s.clock.Store(s.now().UnixNano())
+		}
 	}
 }
 

@@ -87,6 +87,12 @@ func (h *harness) settle() {
 	}
 }
 
+// advance moves the test's clock, and the clock that Touch reads.
+func (h *harness) advance(d time.Duration) {
+	h.clock.advance(d)
+	h.Store.clock.Store(h.clock.now().UnixNano())
+}
+
 func (h *harness) put(t *testing.T, name string, size int) {
 	t.Helper()
 	if err := h.Put(t.Context(), name, bytes.NewReader(content(name, size))); err != nil {
@@ -158,12 +164,12 @@ func TestEvictionOrder(t *testing.T) {
 	for _, n := range []string{"a", "b", "c", "d", "e"} {
 		h.put(t, "blobs/"+n, 200)
 		h.Touch("blobs/"+n, true)
-		h.clock.advance(time.Minute)
+		h.advance(time.Minute)
 	}
 	// Read a and c since: b is now the least recently used, then d.
 	h.Touch("blobs/a", true)
 	h.Touch("blobs/c", true)
-	h.clock.advance(time.Minute)
+	h.advance(time.Minute)
 	h.settle()
 	if got := h.Used(); got != 1000 {
 		t.Fatalf("Used at the budget: got %d, want 1000", got)
@@ -192,10 +198,10 @@ func TestMetadataNeverEvicted(t *testing.T) {
 	h.put(t, "sumdb/tile", 300) // never touched: kept by its name
 	h.put(t, "blobs/meta", 300)
 	h.Touch("blobs/meta", false)
-	h.clock.advance(time.Hour)
+	h.advance(time.Hour)
 	h.put(t, "blobs/x", 300)
 	h.Touch("blobs/x", true)
-	h.clock.advance(time.Hour)
+	h.advance(time.Hour)
 	h.put(t, "blobs/y", 300)
 	h.settle()
 	want := []string{"blobs/meta", "blobs/y", "lists/a", "sumdb/tile"}
@@ -212,11 +218,11 @@ func TestMetadataNeverEvicted(t *testing.T) {
 func TestRecentNeverEvicted(t *testing.T) {
 	h := newHarness(t, t.TempDir(), Config{Bytes: 1000, Recent: 10 * time.Minute})
 	h.put(t, "blobs/old", 400)
-	h.clock.advance(20 * time.Minute)
+	h.advance(20 * time.Minute)
 	h.put(t, "blobs/read", 400)
-	h.clock.advance(5 * time.Minute)
+	h.advance(5 * time.Minute)
 	h.Touch("blobs/read", true) // read 5 minutes ago by the time of the eviction
-	h.clock.advance(5 * time.Minute)
+	h.advance(5 * time.Minute)
 	h.put(t, "blobs/new", 400)
 	h.settle()
 	if got, want := h.stored(t), []string{"blobs/new", "blobs/read"}; !slices.Equal(got, want) {
@@ -224,7 +230,7 @@ func TestRecentNeverEvicted(t *testing.T) {
 	}
 	// Once the window has passed, the next write over budget evicts the
 	// least recent.
-	h.clock.advance(11 * time.Minute)
+	h.advance(11 * time.Minute)
 	h.put(t, "blobs/newer", 400)
 	h.settle()
 	if got, want := h.stored(t), []string{"blobs/new", "blobs/newer"}; !slices.Equal(got, want) {
@@ -237,7 +243,7 @@ func TestJustStoredNeverEvicted(t *testing.T) {
 	// A file bigger than the budget: everything else goes, it stays.
 	h := newHarness(t, t.TempDir(), Config{Bytes: 1000})
 	h.put(t, "blobs/a", 100)
-	h.clock.advance(time.Minute)
+	h.advance(time.Minute)
 	h.put(t, "blobs/huge", 2000)
 	h.settle()
 	if got, want := h.stored(t), []string{"blobs/huge"}; !slices.Equal(got, want) {
@@ -263,7 +269,7 @@ func TestOpenFileReadableAfterEviction(t *testing.T) {
 	if _, err := io.ReadFull(rc, got); err != nil {
 		t.Fatal(err)
 	}
-	h.clock.advance(time.Hour)
+	h.advance(time.Hour)
 	h.put(t, "blobs/next", 1000)
 	h.settle()
 	if _, err := h.Get(t.Context(), "blobs/big"); !errors.Is(err, fs.ErrNotExist) {
@@ -377,7 +383,7 @@ func TestDeleteUncounts(t *testing.T) {
 func TestMetrics(t *testing.T) {
 	h := newHarness(t, t.TempDir(), Config{Bytes: 1000})
 	h.put(t, "blobs/a", 600)
-	h.clock.advance(time.Minute)
+	h.advance(time.Minute)
 	h.put(t, "blobs/b", 600)
 	h.settle()
 	want := `
@@ -429,7 +435,7 @@ func TestConcurrency(t *testing.T) {
 						}
 					}
 				default:
-					h.clock.advance(time.Millisecond)
+					h.advance(time.Millisecond)
 				}
 			}
 		})

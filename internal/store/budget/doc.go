@@ -26,5 +26,6 @@
 //
 // The bookkeeping costs one map entry, about 130 bytes and the name, per
 // stored file. A Touch is a lock-free map lookup and, at most once a
-// second per file, an atomic store.
+// second per file, an atomic store: it does not even read the system's
+// clock, but one that a background goroutine moves every second.
 package budget

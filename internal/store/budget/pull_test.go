@@ -78,7 +78,7 @@ func TestPullOverTinyBudget(t *testing.T) {
 		}
 		// Evictions run at the time of the writes that call for them.
 		h.settle()
-		h.clock.advance(time.Minute)
+		h.advance(time.Minute)
 	}
 	var blobs, tags []string
 	for _, name := range h.stored(t) {

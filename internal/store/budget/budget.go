@@ -35,6 +35,10 @@ const DefaultLowWater = 0.9
 // once is written at most once a tick, not by every hit.
 const clockTick = time.Second
 
+// evictBackoff is how long after an eviction that could not bring the
+// store under its budget the next one waits: each walks every file.
+const evictBackoff = 10 * time.Second
+
 // sizeQueue bounds the files waiting to be measured after a Touch that
 // found them unknown.
 const sizeQueue = 4096
@@ -509,8 +513,15 @@ func (s *Store) tick(ctx context.Context) {
 }
 
 // work measures touched files of unknown size and runs evictions, one at
-// a time, until ctx ends.
+// a time, until ctx ends. After an eviction that left the store over its
+// budget (what remains is metadata, or recent), the next waits
+// evictBackoff.
 func (s *Store) work(ctx context.Context) {
+	var (
+		retry     <-chan time.Time
+		notBefore time.Time
+		stuck     bool
+	)
 	for {
 		var reply chan struct{}
 		select {
@@ -519,6 +530,8 @@ func (s *Store) work(ctx context.Context) {
 		case name := <-s.sizeq:
 			s.measureUnknown(ctx, name)
 		case <-s.kick:
+		case <-retry:
+			retry = nil
 		case reply = <-s.flush:
 		}
 		if s.walkDone.Load() && s.rescan.Swap(false) {
@@ -527,8 +540,22 @@ func (s *Store) work(ctx context.Context) {
 				return ctx.Err() == nil
 			})
 		}
-		if s.used.Load() > s.cfg.Bytes {
+		if s.used.Load() > s.cfg.Bytes && !s.now().Before(notBefore) {
 			s.evict(ctx)
+			switch used := s.used.Load(); {
+			case ctx.Err() != nil:
+			case used > s.cfg.Bytes:
+				notBefore = s.now().Add(evictBackoff)
+				retry = time.After(evictBackoff)
+				if !stuck {
+					s.log.Warn("store budget: over budget, and nothing more may be evicted: the rest is metadata, or was used within the recent window",
+						"used", used, "budget", s.cfg.Bytes, "recent", s.cfg.Recent)
+				}
+				stuck = true
+			case stuck:
+				s.log.Info("store budget: back within budget", "used", used, "budget", s.cfg.Bytes)
+				stuck = false
+			}
 		}
 		if reply != nil {
 			close(reply)
@@ -577,10 +604,6 @@ func (s *Store) evict(ctx context.Context) {
 	}
 	if n > 0 {
 		s.log.Info("store budget: evicted least recently used files", "files", n, "bytes", freed, "used", s.Used(), "budget", s.cfg.Bytes)
-	}
-	if used := s.used.Load(); used > s.cfg.Bytes && ctx.Err() == nil {
-		s.log.Warn("store budget: over budget, and nothing more may be evicted: the rest is metadata, or was used within the recent window",
-			"used", used, "budget", s.cfg.Bytes, "recent", s.cfg.Recent)
 	}
 }
 

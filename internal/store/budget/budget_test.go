@@ -201,6 +201,7 @@ func TestMetadataNeverEvicted(t *testing.T) {
 	h.advance(time.Hour)
 	h.put(t, "blobs/x", 300)
 	h.Touch("blobs/x", true)
+	h.settle()
 	h.advance(time.Hour)
 	h.put(t, "blobs/y", 300)
 	h.settle()
@@ -237,6 +238,27 @@ func TestRecentNeverEvicted(t *testing.T) {
 		t.Errorf("after the window: got %v, want %v", got, want)
 	}
 	h.checkUsed(t)
+}
+
+func TestStuckEvictionBacksOff(t *testing.T) {
+	// Metadata alone is over the budget: each eviction walks every file
+	// and frees nothing, so the next waits evictBackoff.
+	h := newHarness(t, t.TempDir(), Config{Bytes: 1000})
+	h.put(t, "lists/big", 1500)
+	h.settle()
+	h.advance(time.Second)
+	h.put(t, "blobs/x", 100)
+	h.put(t, "blobs/y", 100)
+	h.advance(time.Second)
+	h.settle()
+	if got, want := h.stored(t), []string{"blobs/x", "blobs/y", "lists/big"}; !slices.Equal(got, want) {
+		t.Errorf("within the backoff: got %v, want %v", got, want)
+	}
+	h.advance(evictBackoff)
+	h.settle()
+	if got, want := h.stored(t), []string{"blobs/y", "lists/big"}; !slices.Equal(got, want) {
+		t.Errorf("after the backoff: got %v, want %v", got, want)
+	}
 }
 
 func TestJustStoredNeverEvicted(t *testing.T) {
@@ -403,7 +425,7 @@ gomirror_store_used_bytes 600
 }
 
 func TestConcurrency(t *testing.T) {
-	h := newHarness(t, t.TempDir(), Config{Bytes: 20_000, Recent: time.Millisecond})
+	h := newHarness(t, t.TempDir(), Config{Bytes: 20_000, Recent: time.Second})
 	ctx := t.Context()
 	var wg sync.WaitGroup
 	for g := range 8 {
@@ -435,7 +457,7 @@ func TestConcurrency(t *testing.T) {
 						}
 					}
 				default:
-					h.advance(time.Millisecond)
+					h.advance(time.Second)
 				}
 			}
 		})

@@ -17,14 +17,14 @@ import (
 
 	"github.com/gomirror/gomirror/internal/jobs"
 	"github.com/gomirror/gomirror/internal/metrics"
+	"github.com/gomirror/gomirror/internal/store/budget"
+	"github.com/gomirror/gomirror/internal/store/memstore"
 )
 
 // pending are metrics the server exports that are registered outside the
 // packages this test can build collectors from.
 var pending = []string{
 	"gomirror_fills_total",
-	"gomirror_store_used_bytes",
-	"gomirror_store_budget_bytes",
 	"gomirror_store_free_bytes",
 	"gomirror_ready",
 	"gomirror_stale_served_total",
@@ -59,6 +59,11 @@ func knownMetrics(t *testing.T) map[string]bool {
 	if err != nil {
 		t.Fatal(err)
 	}
+	b, err := budget.New(memstore.New(), budget.Config{Bytes: 1, Registerer: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Close()
 	known := map[string]bool{"up": true}
 	descs := make(chan *prometheus.Desc, 100)
 	for _, c := range reg.collectors {

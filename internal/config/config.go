@@ -56,6 +56,7 @@ type Config struct {
 	PyPI   PyPIConfig
 	OCI    OCIConfig
 	NPM    NPMConfig
+	Budget BudgetConfig
 	// Policy decides which module versions may be served; set only in
 	// the configuration file, under "policy".
 	Policy policy.Config
@@ -94,6 +95,7 @@ func Default(getenv func(string) string) Config {
 		PyPI:   defaultPyPI(),
 		OCI:    defaultOCI(),
 		NPM:    defaultNPM(),
+		Budget: defaultBudget(),
 	}
 }
 
@@ -132,6 +134,7 @@ func (c *Config) settings() []setting {
 		c.ociSettings(),
 		c.npmSettings(),
 		c.accessSettings(),
+		c.budgetSettings(),
 	} {
 		all = append(all, group...)
 	}
@@ -391,6 +394,7 @@ func (c *Config) Validate() error {
 		c.validatePolicy,
 		c.validateSync,
 		c.Access.validate,
+		c.validateBudget,
 	} {
 		if err := validate(); err != nil {
 			return err

@@ -47,6 +47,7 @@ func TestDefaults(t *testing.T) {
 		NPM:          NPMConfig{Enabled: true, Upstream: "https://registry.npmjs.org/", TTL: 5 * time.Minute},
 		OCI:          OCIConfig{Enabled: true, Registries: "docker.io", DefaultRegistry: "docker.io", ManifestTTL: 5 * time.Minute, MaxBlobSize: 64 << 30},
 		Golang:       GolangConfig{Enabled: true, Index: "https://go.dev/dl/?mode=json&include=all", Base: "https://dl.google.com/go/"},
+		Budget:       BudgetConfig{Recent: 10 * time.Minute},
 	}
 	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("defaults:\ngot  %+v\nwant %+v", cfg, want)

@@ -47,6 +47,13 @@ const (
 	filesDir  = "golang/dl/"
 )
 
+// IsImmutable reports whether name is the store name of a release archive,
+// which never changes once published; the index does.
+func IsImmutable(name string) bool {
+	file, ok := strings.CutPrefix(name, filesDir)
+	return ok && fileName.MatchString(file)
+}
+
 // maxIndexSize bounds the index accepted from upstream (go.dev's is about
 // 1 MB with every release).
 const maxIndexSize = 32 << 20

@@ -92,3 +92,11 @@ func parseRequest(raw string) (request, error) {
 	}
 	return request{raw: raw, kind: n.Kind, path: n.Path, version: n.Version, name: n.Escaped}, nil
 }
+
+// IsImmutable reports whether name is the store name of a module's .info,
+// .mod or .zip file of a canonical version ("golang.org/x/text/@v/v0.3.0.zip"),
+// which never changes once published; lists, @latest and queries do.
+func IsImmutable(name string) bool {
+	n, err := proxypath.Parse(name)
+	return err == nil && n.Kind.Immutable()
+}

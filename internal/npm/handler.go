@@ -168,7 +168,14 @@ func (h *Handler) keysArtifact() *pull.Artifact {
 }
 
 // tarballName is the store name of a tarball.
-func tarballName(name, file string) string { return "npm/tarballs/" + name + "/" + file }
+func tarballName(name, file string) string { return tarballsDir + name + "/" + file }
+
+// tarballsDir holds the tarballs in the store.
+const tarballsDir = "npm/tarballs/"
+
+// IsImmutable reports whether name is the store name of a tarball, which
+// never changes once published; packuments and keys do.
+func IsImmutable(name string) bool { return strings.HasPrefix(name, tarballsDir) }
 
 // stamp names a stored copy by its size and time, or is "" when the store
 // cannot tell them.

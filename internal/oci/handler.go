@@ -156,6 +156,13 @@ func tagsListName(req *request) string {
 	return "oci/tags/" + req.name() + "/_list"
 }
 
+// IsImmutable reports whether name is the store name of a blob or of a
+// manifest by its digest, which never change; tags, tag lists and
+// referrers do.
+func IsImmutable(name string) bool {
+	return strings.HasPrefix(name, "oci/blobs/") || strings.HasPrefix(name, "oci/manifests/")
+}
+
 func referrersName(req *request) string {
 	return "oci/referrers/" + req.name() + "/_" + req.digest.hash.Algorithm + "/" + req.digest.hash.Hex
 }

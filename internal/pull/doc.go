@@ -26,7 +26,11 @@
 //     small immutable files are kept in memory for a few seconds after a
 //     hit;
 //   - every request, lookup, fill and refusal is counted by ecosystem and
-//     kind.
+//     kind;
+//   - a store that keeps a record of use (a [store.Toucher], such as one
+//     with a byte budget) is told of each hit served from it and each file
+//     stored, and whether the file is an immutable artifact that it may
+//     evict.
 //
 // Errors carry their meaning through sentinels ([ErrBadRequest],
 // [ErrRefused], [ErrUpstream], fs.ErrNotExist, store.ErrFull, ...) and

@@ -185,7 +185,11 @@ func (c *Cache) fillMetadata(ctx context.Context, a *Artifact, f *flight) error 
 			return fmt.Errorf("%w: reading %s: %w", errStorage, a.Name, gerr)
 		}
 		defer rc.Close()
-		return c.storeErr(a, c.cfg.Store.Put(ctx, a.Name, rc))
+		err := c.cfg.Store.Put(ctx, a.Name, rc)
+		if err == nil {
+			c.touched(a)
+		}
+		return c.storeErr(a, err)
 	}
 	if err != nil {
 		return err
@@ -301,6 +305,9 @@ func (c *Cache) put(ctx context.Context, a *Artifact, f *os.File) error {
 		err = fp.PutFile(ctx, a.Name, f)
 	} else if _, err = f.Seek(0, io.SeekStart); err == nil {
 		err = c.cfg.Store.Put(ctx, a.Name, f)
+	}
+	if err == nil {
+		c.touched(a)
 	}
 	return c.storeErr(a, err)
 }

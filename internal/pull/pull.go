@@ -77,6 +77,9 @@ type Cache struct {
 	log *slog.Logger
 	m   *metrics.Metrics
 	hot *hotCache // nil when off
+	// touch is the store's Toucher, or nil when it keeps no record of
+	// use.
+	touch store.Toucher
 
 	mu     sync.Mutex
 	flying map[string]*flight // fills under way, by store name
@@ -113,6 +116,7 @@ func New(cfg Config) (*Cache, error) {
 		m = metrics.New(nil)
 	}
 	c := &Cache{cfg: cfg, log: log, m: m, flying: make(map[string]*flight)}
+	c.touch, _ = cfg.Store.(store.Toucher)
 	switch {
 	case cfg.HotCacheSize == 0:
 		c.hot = newHotCache(defaultHotCacheSize)
@@ -183,7 +187,9 @@ type Artifact struct {
 	// CacheControl, when set, replaces the Cache-Control that stored
 	// copies are served with (immutable for immutable artifacts, a max-age
 	// of the TTL for metadata): for files that are immutable to the core
-	// but replaced whole by a rebuild, say.
+	// but replaced whole by a rebuild, say. Such files are the mirror's
+	// own, not fetched again when missing: a store with a byte budget
+	// never evicts them.
 	CacheControl string
 	// Holdback is how many of the last bytes of a streamed fill are held
 	// back until the file has passed its checks. Zero means 64 KiB, which
@@ -220,6 +226,19 @@ func (a *Artifact) maxSize() int64 {
 		return a.MaxSize
 	}
 	return 16 << 20
+}
+
+// evictable reports whether a store with a byte budget may evict a: an
+// immutable artifact, fetched again from upstream when it is missing.
+func (a *Artifact) evictable() bool { return a.TTL <= 0 && a.CacheControl == "" }
+
+// touched tells a store that keeps a record of use that a was just read or
+// written. Hits served from the hot cache are not told: a hot file is read
+// from the store, and touched, again every few seconds.
+func (c *Cache) touched(a *Artifact) {
+	if c.touch != nil {
+		c.touch.Touch(a.Name, a.evictable())
+	}
 }
 
 func (a *Artifact) hotKey() string {

@@ -54,6 +54,7 @@ func (c *Cache) Serve(w http.ResponseWriter, r *http.Request, a *Artifact) error
 	rc, err := c.cfg.Store.Get(ctx, a.Name)
 	if err == nil {
 		c.m.StoreLookups.WithLabelValues(a.Ecosystem, a.Kind, "hit").Inc()
+		c.touched(a)
 		defer rc.Close()
 		if a.CacheControl != "" {
 			c.serveStored(w, r, a, rc, a.CacheControl)
@@ -242,6 +243,7 @@ func (c *Cache) Open(ctx context.Context, a *Artifact) (*Entry, error) {
 		_, mod, _ = store.Stat(rc)
 		if a.TTL <= 0 || time.Since(mod) < a.TTL {
 			c.m.StoreLookups.WithLabelValues(a.Ecosystem, a.Kind, "hit").Inc()
+			c.touched(a)
 			return entry(rc, false), nil
 		}
 		// Expired: keep only the fact that a copy exists, not its
@@ -291,6 +293,7 @@ func (c *Cache) Open(ctx context.Context, a *Artifact) (*Entry, error) {
 		if err != nil {
 			return nil, ferr
 		}
+		c.touched(a)
 		c.log.WarnContext(ctx, "serving stale metadata", "ecosystem", a.Ecosystem, "name", a.Name, "err", ferr)
 		c.m.StaleServed.WithLabelValues(a.Ecosystem, a.Kind).Inc()
 		return entry(rc, true), nil

@@ -401,6 +401,15 @@ func parseFileRef(rest string) (fileRef, error) {
 	return ref, nil
 }
 
+// filesDir holds the distribution files, and their metadata files, in the
+// store, by project and sha256.
+const filesDir = "pypi/files/"
+
+// IsImmutable reports whether name is the store name of a distribution
+// file or of its metadata file, which never change once published (they are
+// stored under their digest); the index and project pages do.
+func IsImmutable(name string) bool { return strings.HasPrefix(name, filesDir) }
+
 // serveFile answers files/<project>/<sha256>/<filename>.
 func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, rest string) {
 	ref, err := parseFileRef(rest)
@@ -408,7 +417,7 @@ func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, rest string)
 		h.fail(w, r, fmt.Errorf("%w: %w", pull.ErrBadRequest, err))
 		return
 	}
-	name := "pypi/files/" + ref.project + "/" + ref.sha256 + "/" + ref.filename
+	name := filesDir + ref.project + "/" + ref.sha256 + "/" + ref.filename
 	if _, ok := h.cache.ServeHot(w, r, name); ok {
 		return
 	}

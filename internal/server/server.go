@@ -97,6 +97,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, env []string)
 	if err != nil {
 		return nil, err
 	}
+	if st, err = withBudget(cfg, st, reg, log); err != nil {
+		return nil, err
+	}
 	chk, ok := st.(checker)
 	if !ok {
 		return nil, fmt.Errorf("storage: %T cannot report its health", st)
@@ -111,7 +114,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, env []string)
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: log, store: chk, sumdb: sdb}
-	if d, ok := st.(*disk.Store); ok {
+	if d, ok := diskStore(st); ok {
 		d.SetFreeSpaceFloor(cfg.MinFreeSpace)
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "gomirror_store_free_bytes",

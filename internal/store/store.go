@@ -58,6 +58,20 @@ type Walker interface {
 	Walk(ctx context.Context, prefix string, fn func(name string) error) error
 }
 
+// Toucher is implemented by stores that keep track of how recently each
+// file was used, such as a store with a byte budget that evicts the least
+// recently used files. The pull-through core calls Touch for each stored
+// file it serves and after each file it stores.
+type Toucher interface {
+	// Touch records that name was just read or written. immutable reports
+	// whether the file is an immutable artifact, fetched again from
+	// upstream whenever it is missing, which the store may evict; other
+	// files (lists, indexes, tags) are never evicted. Touch is called on
+	// every hit: it must be cheap, do no I/O and be safe for concurrent
+	// use.
+	Touch(name string, immutable bool)
+}
+
 // ErrInvalidName is returned for a name that is not a clean relative path.
 var ErrInvalidName = errors.New("invalid store name")
 

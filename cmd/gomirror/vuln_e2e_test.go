@@ -42,7 +42,7 @@ policy:
       reason: "hello v1.0.0 is withdrawn by the platform team"
 `), 0o644)
 	m := h.start(t, t.TempDir(), "--config", conf)
-	waitReady(t, m, "vuln: ok")
+	waitReady(t, m, "vuln: ok", time.Minute)
 	g := h.client(t, m)
 
 	out, err := g.run("mod", "download", "example.com/hello@v1.0.0")
@@ -71,10 +71,10 @@ policy:
 	}
 }
 
-// waitReady waits for /readyz to hold want.
-func waitReady(t *testing.T, m *mirror, want string) {
+// waitReady waits for /readyz to hold want, for at most limit.
+func waitReady(t *testing.T, m *mirror, want string, limit time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(limit)
 	for {
 		_, body := get(t, m.URL+"/readyz")
 		if strings.Contains(string(body), want) {
@@ -96,7 +96,9 @@ func TestGovulncheckThroughGomirror(t *testing.T) {
 	bin := vulndbtest.BuildGovulncheck(t)
 	m := startMirror(t, t.TempDir(), nil, "--upstream", proxy, "--vuln-source", "module",
 		"--vuln-upstream", "http://127.0.0.1:9") // pull-through is off; nothing may use it.
-	waitReady(t, m, "vuln: ok (golang.org/x/vulndb@")
+	// Fetching, verifying and building the whole database takes seconds,
+	// and minutes under the race detector on a busy machine.
+	waitReady(t, m, "vuln: ok (golang.org/x/vulndb@", 8*time.Minute)
 	modcache := t.TempDir()
 	env := []string{"GOPROXY=" + m.URL, "GOFLAGS=-modcacherw", "GOMODCACHE=" + modcache, "GONOSUMDB=", "GOPRIVATE=", "GOSUMDB=sum.golang.org"}
 	dir := vulndbtest.VulnerableModule(t, env)

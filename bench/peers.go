@@ -177,6 +177,12 @@ func (b *bench) measurePeers(ctx context.Context, s *suite, warmData string) err
 	if err != nil {
 		return err
 	}
+	extra := &sumdbCache{dir: filepath.Join(b.cache, "extra"), upstream: b.realProxy, client: b.netClient}
+	s.sim.extra.Store(extra)
+	defer func() {
+		s.sim.extra.Store(nil)
+		b.logf("peers: %d requests for files outside the trace passed through to %s", extra.misses.Load(), b.realProxy)
+	}()
 	ng, ngURL, err := b.startNginx(ctx, warmData)
 	if err != nil {
 		return err

@@ -58,7 +58,7 @@ func (b *bench) runFull(ctx context.Context, o options) error {
 
 	s := &suite{
 		trace: t, sim: sim, simURL: simURL,
-		runs: o.runs, clients: o.clients, conns: o.conns, loadDur: o.loadDur,
+		runs: o.runs, warmRuns: o.warmRuns, peers: o.peers, clients: o.clients, conns: o.conns, loadDur: o.loadDur,
 		near: o.near, far: o.far,
 		bigSizes:   []int64{1e6, 100e6},
 		scaleSizes: []int{1_000, 1_000_000},

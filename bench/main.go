@@ -76,7 +76,9 @@ var errSkip = errors.New("skipped")
 // options are the command-line settings.
 type options struct {
 	smoke, record, keep bool
+	peers               bool
 	clients, runs       int
+	warmRuns            int
 	conns               int
 	loadDur             time.Duration
 	near, far           link
@@ -92,7 +94,9 @@ func run(ctx context.Context, args []string) error {
 	fs.BoolVar(&o.record, "record", false, "record bench/trace/trace.txt from a real go mod download all, then exit")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary work directory (logs, data)")
 	fs.IntVar(&o.clients, "clients", 8, "parallel clients replaying the trace")
-	fs.IntVar(&o.runs, "runs", 3, "timed runs of each replay; the median counts")
+	fs.IntVar(&o.runs, "runs", 3, "timed runs of each cold replay and wrk run; the median counts")
+	fs.IntVar(&o.warmRuns, "warm-runs", 7, "timed warm replays of each server, alternating with nginx; the best counts")
+	fs.BoolVar(&o.peers, "peers", false, "also measure goproxy/goproxy and Athens, built from the Go module proxy, in front of the same upstream")
 	fs.IntVar(&o.conns, "conns", 256, "connections of the concurrency and memory tests")
 	fs.DurationVar(&o.loadDur, "load-duration", 8*time.Second, "duration of one wrk run")
 	fs.DurationVar(&o.near.RTT, "rtt", 2*time.Millisecond, "round-trip time of the simulated upstream (measured to proxy.golang.org from this machine)")

@@ -45,6 +45,11 @@ type simulator struct {
 	dir   string
 	sumdb http.Handler
 	link  atomic.Pointer[link]
+	// extra, when set, answers module files the trace does not hold,
+	// which other proxies ask for (a version's .info before its .mod,
+	// Athens' go command the .zip too): from the real proxy once, from
+	// its cache afterwards.
+	extra atomic.Pointer[sumdbCache]
 }
 
 // setLink changes the simulated network for the requests that follow.
@@ -90,6 +95,10 @@ func (s *simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	f, err := os.Open(file)
 	if err != nil {
+		if extra := s.extra.Load(); extra != nil && strings.Contains(r.URL.Path, "/@v/") {
+			extra.ServeHTTP(w, r)
+			return
+		}
 		http.Error(w, "not found: "+r.URL.Path, http.StatusNotFound)
 		return
 	}

@@ -18,6 +18,8 @@ type suite struct {
 	sim        *simulator
 	simURL     string
 	runs       int
+	warmRuns   int  // warm replays of each server; the best counts
+	peers      bool // also measure the peers
 	clients    int
 	conns      int
 	loadDur    time.Duration
@@ -114,14 +116,14 @@ func (b *bench) runSuite(ctx context.Context, s *suite) error {
 		nearCold = median(cold)
 		r := nearCold.Seconds() / median(direct).Seconds()
 		s.add(row{"cold", fmt.Sprintf("cold fill, verified (%d requests, %s, %d clients)", len(s.trace), mb(s.trace.totalBytes()), s.clients),
-			secs(nearCold), secs(median(direct)) + " straight from upstream", fmt.Sprintf("%.2f×", r), "≤ 1.25× (aim 1.1×)", verdict(r, 1.25, false)})
+			secs(nearCold), secs(median(direct)) + " straight from upstream", fmt.Sprintf("%.2f×", r), "≤ 1.10×", verdict(r, 1.10, false)})
 		if len(cpu) > 0 {
 			s.add(row{"cold", "CPU time of gomirror during the cold fill (user+system)", secs(median(cpu)), "", "", "", ""})
 		}
 		s.add(row{"memory", "RSS idle, just started", mb(idleStart), "", "", "≤ 40 MB", verdict(float64(idleStart), 40e6, false)})
 		s.add(row{"memory", "peak RSS (VmHWM) during a cold fill", mb(peak), "", "", "", ""})
 	}
-	if warmData == "" && (s.want("warm") || s.want("load") || s.want("memory")) {
+	if warmData == "" && (s.want("warm") || s.want("load") || s.want("memory") || s.peers) {
 		s.sim.setLink(link{})
 		warmData = s.dataDir(b)
 		m, err := b.startMirror(ctx, warmData, s.simURL)
@@ -154,6 +156,11 @@ func (b *bench) runSuite(ctx context.Context, s *suite) error {
 			return err
 		}
 	}
+	if s.peers {
+		if err := b.measurePeers(ctx, s, warmData); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -172,7 +179,7 @@ func (b *bench) warmAndLoad(ctx context.Context, s *suite, data string) error {
 	targets := []struct{ name, url string }{{"nginx", ngURL}, {"gomirror", m.URL}}
 	if s.want("warm") {
 		times := map[string][]time.Duration{}
-		for i := range s.runs + 1 {
+		for i := range max(s.warmRuns, 1) + 1 {
 			for _, t := range targets {
 				d, err := replay(ctx, t.url, s.trace, s.clients)
 				if err != nil {
@@ -183,9 +190,13 @@ func (b *bench) warmAndLoad(ctx context.Context, s *suite, data string) error {
 				}
 			}
 		}
-		g, n := median(times["gomirror"]), median(times["nginx"])
+		// A single pass is noise on a shared machine: the best of the
+		// alternating passes counts, the medians are logged.
+		g, n := slices.Min(times["gomirror"]), slices.Min(times["nginx"])
+		b.logf("warm: best gomirror %v nginx %v; median gomirror %v nginx %v", g, n, median(times["gomirror"]), median(times["nginx"]))
 		r := g.Seconds() / n.Seconds()
-		s.add(row{"warm", fmt.Sprintf("warm replay (%d clients)", s.clients), secs(g), secs(n) + " nginx", fmt.Sprintf("%.2f×", r), "≤ 1.10×", verdict(r, 1.10, false)})
+		s.add(row{"warm", fmt.Sprintf("warm replay (%d clients), best of %d", s.clients, len(times["gomirror"])), secs(g), secs(n) + " nginx (best)", fmt.Sprintf("%.2f×", r), "≤ 1.0×", verdict(r, 1.0, false)})
+		s.add(row{"warm", "warm replay, median of the same passes", secs(median(times["gomirror"])), secs(median(times["nginx"])) + " nginx", fmt.Sprintf("%.2f×", median(times["gomirror"]).Seconds()/median(times["nginx"]).Seconds()), "", ""})
 		if mem, err := readMemory(m.pid()); err == nil {
 			s.add(row{"memory", "RSS idle, after warm replays", mb(mem.RSS), "", "", "≤ 40 MB", verdict(float64(mem.RSS), 40e6, false)})
 		}
@@ -209,10 +220,10 @@ func (b *bench) warmAndLoad(ctx context.Context, s *suite, data string) error {
 		}
 		g, n := medianF(rps["gomirror"]), medianF(rps["nginx"])
 		r := g / n
-		s.add(row{"load", fmt.Sprintf("requests/s, %d connections, %d hot files", s.conns, len(paths)), fmt.Sprintf("%.0f", g), fmt.Sprintf("%.0f nginx", n), fmt.Sprintf("%.2f×", r), "≥ 0.9×", verdict(r, 0.9, true)})
+		s.add(row{"load", fmt.Sprintf("requests/s, %d connections, %d hot files", s.conns, len(paths)), fmt.Sprintf("%.0f", g), fmt.Sprintf("%.0f nginx", n), fmt.Sprintf("%.2f×", r), "≥ 1.0×", verdict(r, 1.0, true)})
 		gp, np := time.Duration(medianF(p99["gomirror"])), time.Duration(medianF(p99["nginx"]))
 		r = gp.Seconds() / np.Seconds()
-		s.add(row{"load", fmt.Sprintf("p99 latency, %d connections", s.conns), gp.String(), np.String() + " nginx", fmt.Sprintf("%.2f×", r), "≤ 1.5×", verdict(r, 1.5, false)})
+		s.add(row{"load", fmt.Sprintf("p99 latency, %d connections", s.conns), gp.String(), np.String() + " nginx", fmt.Sprintf("%.2f×", r), "≤ 1.2×", verdict(r, 1.2, false)})
 
 		// What the access log costs: the same load on a gomirror that
 		// logs warnings only.
@@ -375,7 +386,7 @@ func (b *bench) farUpstream(ctx context.Context, s *suite, nearCold time.Duratio
 	b.logf("far upstream: straight %v, cold %v, warm %v", direct, cold, warm)
 	s.add(row{"far", "cross-border upstream (" + s.far.String() + "): straight from it", secs(direct), "", "", "", ""})
 	s.add(row{"far", "warm gomirror vs straight from the cross-border upstream", secs(warm), secs(direct) + " straight", fmt.Sprintf("%.0f× faster", direct.Seconds()/warm.Seconds()), "report", ""})
-	s.add(row{"far", "cold fill through gomirror vs straight from it", secs(cold), secs(direct) + " straight", fmt.Sprintf("%.2f×", cold.Seconds()/direct.Seconds()), "report", ""})
+	s.add(row{"far", "cold fill through gomirror vs straight from it", secs(cold), secs(direct) + " straight", fmt.Sprintf("%.2f×", cold.Seconds()/direct.Seconds()), "≤ 1.05×", verdict(cold.Seconds()/direct.Seconds(), 1.05, false)})
 	serial := time.Duration(len(s.trace)) * s.far.RTT
 	if nearCold > 0 {
 		added := cold - nearCold

@@ -30,7 +30,7 @@ func newLogger(w io.Writer, cfg config.Config) (*slog.Logger, func()) {
 	} else {
 		h = slog.NewTextHandler(bw, opts)
 	}
-	return slog.New(flushingHandler{h, bw}), bw.close
+	return slog.New(flushingHandler{Handler: h, w: bw, text: cfg.LogFormat != "json"}), bw.close
 }
 
 // bufferedWriter is a bufio.Writer that is safe for concurrent use and
@@ -85,7 +85,17 @@ func (b *bufferedWriter) close() {
 // those are never held back.
 type flushingHandler struct {
 	slog.Handler
-	w *bufferedWriter
+	w    *bufferedWriter
+	text bool // log/slog's text format, with no attributes or groups added
+}
+
+// TextLineWriter lets the access log write its lines, formatted as the text
+// handler would, straight into the buffer (server.TextLineWriter).
+func (h flushingHandler) TextLineWriter() io.Writer {
+	if !h.text {
+		return nil
+	}
+	return h.w
 }
 
 func (h flushingHandler) Handle(ctx context.Context, r slog.Record) error {
@@ -97,9 +107,9 @@ func (h flushingHandler) Handle(ctx context.Context, r slog.Record) error {
 }
 
 func (h flushingHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
-	return flushingHandler{h.Handler.WithAttrs(attrs), h.w}
+	return flushingHandler{Handler: h.Handler.WithAttrs(attrs), w: h.w}
 }
 
 func (h flushingHandler) WithGroup(name string) slog.Handler {
-	return flushingHandler{h.Handler.WithGroup(name), h.w}
+	return flushingHandler{Handler: h.Handler.WithGroup(name), w: h.w}
 }

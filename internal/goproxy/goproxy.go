@@ -185,6 +185,11 @@ func (h *Handler) artifact(req request) *pull.Artifact {
 				}
 				return fmt.Errorf("%w: %s: cannot verify: checksum database: %v", pull.ErrUpstream, mv, err)
 			}
+			if req.kind == kindZip {
+				// The download is open already: check it in one pass.
+				_, err := verify.ZipFile(mv, f, zipHash)
+				return err
+			}
 			return verify.File(mv, "."+string(req.kind), f.Name(), zipHash, modHash)
 		}
 	}

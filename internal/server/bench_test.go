@@ -35,7 +35,9 @@ func newBenchServer(b *testing.B, name string, size int) *Server {
 	if err != nil {
 		b.Fatal(err)
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	// As gomirror serve's logger, it takes the access log's lines
+	// preformatted.
+	log := slog.New(textLines{slog.NewTextHandler(io.Discard, nil), io.Discard})
 	s, err := New(b.Context(), cfg, log, nil)
 	if err != nil {
 		b.Fatal(err)

@@ -77,6 +77,7 @@ type labeler interface {
 // instrument wraps h with panic recovery, the access log and request
 // metrics.
 func instrument(h http.Handler, log *slog.Logger, m *metrics.Metrics, l labeler) http.Handler {
+	access := newAccessLog(log)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &recorder{ResponseWriter: w}
@@ -98,8 +99,7 @@ func instrument(h http.Handler, log *slog.Logger, m *metrics.Metrics, l labeler)
 			eco := l.ecosystem(r)
 			m.Requests.WithLabelValues(eco, kind, strconv.Itoa(rec.status)).Inc()
 			m.BytesServed.Add(float64(rec.bytes))
-			var ne net.Error
-			if p == nil && errors.As(rec.werr, &ne) && ne.Timeout() {
+			if p == nil && rec.werr != nil && isTimeout(rec.werr) {
 				// A reader too slow for --write-timeout: net/http leaves
 				// such a connection open, so close it.
 				p = http.ErrAbortHandler
@@ -113,12 +113,17 @@ func instrument(h http.Handler, log *slog.Logger, m *metrics.Metrics, l labeler)
 					slog.Duration("duration", time.Since(start)), slog.String("remote", r.RemoteAddr))
 				panic(p)
 			}
-			log.LogAttrs(r.Context(), slog.LevelInfo, "request",
-				slog.String("method", r.Method), slog.String("path", r.URL.Path),
-				slog.String("ecosystem", eco), slog.String("kind", kind),
-				slog.Int("status", rec.status), slog.Int64("bytes", rec.bytes),
-				slog.Duration("duration", time.Since(start)), slog.String("remote", r.RemoteAddr))
+			access.logRequest(r.Context(), request{method: r.Method, path: r.URL.Path, ecosystem: eco, kind: kind,
+				status: rec.status, bytes: rec.bytes, duration: time.Since(start), remote: r.RemoteAddr})
 		}()
 		h.ServeHTTP(rec, r)
 	})
+}
+
+// isTimeout reports whether err is a network timeout. It is a function of
+// its own so that the error it looks for is allocated only when a write
+// failed.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }

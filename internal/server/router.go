@@ -41,11 +41,17 @@ func isOps(p string) bool {
 func (rt *router) find(p string) *route {
 	for i := range rt.routes {
 		r := &rt.routes[i]
-		if strings.HasPrefix(p, r.prefix) || p+"/" == r.prefix {
+		if strings.HasPrefix(p, r.prefix) || isPrefixDir(p, r.prefix) {
 			return r
 		}
 	}
 	return nil
+}
+
+// isPrefixDir reports whether p is prefix without its final slash, as
+// p+"/" == prefix would, without building a string per request.
+func isPrefixDir(p, prefix string) bool {
+	return len(p)+1 == len(prefix) && prefix[len(p)] == '/' && strings.HasPrefix(prefix, p)
 }
 
 func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {

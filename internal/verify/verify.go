@@ -22,7 +22,6 @@ import (
 	"golang.org/x/mod/module"
 	"golang.org/x/mod/semver"
 	"golang.org/x/mod/sumdb/dirhash"
-	"golang.org/x/mod/zip"
 )
 
 // ErrInvalid is wrapped by every error that reports a file the go command
@@ -64,36 +63,6 @@ func printable(s string) string {
 		return strconv.Quote(clip(s))
 	}
 	return s
-}
-
-// Zip checks the module zip file at path for m: every file in it lies under
-// the "path@version/" prefix and has a valid name, sizes are within the go
-// command's limits (golang.org/x/mod/zip.CheckZip), and every file can be
-// read back. It returns the zip's "h1:" hash. When want is not empty and the
-// hash differs, the error is a *MismatchError. Structural failures wrap
-// ErrInvalid; failing to open path is returned as is (it matches
-// fs.ErrNotExist when there is no such file).
-func Zip(m module.Version, path string, want string) (got string, err error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", fmt.Errorf("verifying %s zip: %w", m, err)
-	}
-	f.Close()
-	cf, err := zip.CheckZip(m, path)
-	if err == nil {
-		err = cf.Err()
-	}
-	if err != nil {
-		return "", invalid(m, "zip: %s", firstLine(err.Error()))
-	}
-	got, err = dirhash.HashZip(path, dirhash.Hash1)
-	if err != nil {
-		return "", invalid(m, "zip: %s", firstLine(err.Error()))
-	}
-	if want != "" && got != want {
-		return got, &MismatchError{Module: m, File: "zip", Want: want, Got: got}
-	}
-	return got, nil
 }
 
 // Mod checks the go.mod file data of m: it parses as a dependency's go.mod

@@ -5,6 +5,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 )
 
@@ -58,10 +59,9 @@ func FuzzSyncBodies(f *testing.F) {
 		{Name: "npm", Kind: "npm", Schedule: "1h", NPM: &Packages{Packages: []string{"react"}}},
 	}
 	f.Fuzz(func(t *testing.T, body string) {
-		var requests int
+		var requests atomic.Int64 // jobs request in parallel
 		h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			requests++
-			if requests > 500 {
+			if requests.Add(1) > 500 {
 				http.Error(w, "enough", http.StatusNotFound)
 				return
 			}
@@ -72,7 +72,7 @@ func FuzzSyncBodies(f *testing.F) {
 			t.Fatal(err)
 		}
 		for _, s := range specs {
-			requests = 0
+			requests.Store(0)
 			st, err := r.Run(t.Context(), s.Name)
 			if err != nil {
 				t.Fatal(err)

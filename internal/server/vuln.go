@@ -76,17 +76,16 @@ func vulnReady(w io.Writer, vh *vuln.Handler) {
 		fmt.Fprintf(w, "vuln: not ready: loading\n")
 	case st.LastError != "":
 		fmt.Fprintf(w, "vuln: degraded, serving the last good database (%s, %d entries): %s\n", versionOr(st), st.Entries, st.LastError)
+	case st.Version == "" && st.Modified.IsZero():
+		fmt.Fprintf(w, "vuln: ok (pulled on demand)\n")
 	default:
 		fmt.Fprintf(w, "vuln: ok (%s, %d entries)\n", versionOr(st), st.Entries)
 	}
 }
 
 func versionOr(st vuln.Status) string {
-	switch {
-	case st.Version != "":
+	if st.Version != "" {
 		return vuln.ModulePath + "@" + st.Version
-	case st.Modified.IsZero():
-		return "pulled on demand"
 	}
 	return "modified " + st.Modified.UTC().Format("2006-01-02T15:04:05Z")
 }

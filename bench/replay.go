@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -68,15 +69,20 @@ func replayChecked(ctx context.Context, base string, t trace, n int, lenient boo
 		return d, err
 	}
 	if len(errs) > 0 {
+		n := len(errs)
 		more := ""
 		if len(errs) > 5 {
 			more = fmt.Sprintf("\n\t... and %d more", len(errs)-5)
 			errs = errs[:5]
 		}
-		return d, fmt.Errorf("%d of %d answers wrong:\n\t%s%s", len(errs), len(t), strings.Join(errs, "\n\t"), more)
+		return d, fmt.Errorf("%w: %d of %d:\n\t%s%s", errWrongAnswers, n, len(t), strings.Join(errs, "\n\t"), more)
 	}
 	return d, nil
 }
+
+// errWrongAnswers is wrapped by the error of a replay that got answers
+// other than the trace's.
+var errWrongAnswers = errors.New("answers wrong")
 
 // check makes one request and compares the answer with e.
 func check(ctx context.Context, client *http.Client, base string, e entry, lenient bool) error {

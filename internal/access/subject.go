@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"golang.org/x/mod/module"
+
+	"github.com/gomirror/gomirror/internal/pypi"
 )
 
 // The functions below read the subject of a request from its path, for
@@ -114,33 +116,7 @@ func PyPIProject(escaped string) string {
 	if err != nil {
 		return ""
 	}
-	return NormalizePyPI(name)
-}
-
-// NormalizePyPI returns a project name in the normal form of PEP 503:
-// lower case, each run of "-", "_" and "." one "-".
-func NormalizePyPI(name string) string {
-	var b strings.Builder
-	sep := false
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		switch {
-		case c == '-' || c == '_' || c == '.':
-			sep = true
-			continue
-		case 'A' <= c && c <= 'Z':
-			c += 'a' - 'A'
-		}
-		if sep {
-			b.WriteByte('-')
-			sep = false
-		}
-		b.WriteByte(c)
-	}
-	if sep {
-		b.WriteByte('-')
-	}
-	return b.String()
+	return pypi.Normalize(name)
 }
 
 // NPMPackage returns the package that an /npm/ request names:

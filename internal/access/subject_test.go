@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/gomirror/gomirror/internal/proxypath"
+
+	"github.com/gomirror/gomirror/internal/pypi"
 )
 
 func TestGoModule(t *testing.T) {
@@ -158,7 +160,7 @@ func FuzzSubjects(f *testing.F) {
 				t.Errorf("OCIRepository(%q) = %q, not lower case", p, name)
 			}
 		}
-		if n := PyPIProject(p); NormalizePyPI(n) != n {
+		if n := PyPIProject(p); pypi.Normalize(n) != n {
 			t.Errorf("PyPIProject(%q) = %q, not normalised", p, n)
 		}
 		NPMPackage(p)

@@ -1,0 +1,34 @@
+package server
+
+import (
+	"fmt"
+	"log/slog"
+
+	"github.com/gomirror/gomirror/internal/config"
+	"github.com/gomirror/gomirror/internal/maven"
+	"github.com/gomirror/gomirror/internal/pull"
+)
+
+// newMaven builds the Maven mirror. Each repository's credentials come
+// from the environment or files it names, as maven.ParseRepositories
+// reads them.
+func newMaven(cfg config.Config, cache *pull.Cache, httpUp *pull.HTTPUpstream, log *slog.Logger, getenv func(string) string) (*maven.Handler, error) {
+	repos, err := maven.ParseRepositories(cfg.Maven.Repos, getenv)
+	if err != nil {
+		return nil, fmt.Errorf("maven-repos: %w", err)
+	}
+	h, err := maven.New(maven.Config{
+		Cache:          cache,
+		Repositories:   repos,
+		PrivateGroups:  maven.ParseGroups(cfg.Maven.PrivateGroups),
+		AllowUnchecked: cfg.Maven.AllowUnchecked,
+		MetadataTTL:    cfg.Maven.TTL,
+		MaxFileSize:    cfg.Maven.MaxFileSize,
+		Upstream:       httpUp,
+		Logger:         log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("maven-repos: %w", err)
+	}
+	return h, nil
+}

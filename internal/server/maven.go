@@ -3,6 +3,7 @@ package server
 import (
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/gomirror/gomirror/internal/config"
 	"github.com/gomirror/gomirror/internal/maven"
@@ -31,4 +32,15 @@ func newMaven(cfg config.Config, cache *pull.Cache, httpUp *pull.HTTPUpstream, l
 		return nil, fmt.Errorf("maven-repos: %w", err)
 	}
 	return h, nil
+}
+
+// mavenUpstreams names the Maven mirror's upstreams on the status page
+// and in the feeds: the repositories, unless some are private (a
+// repository with credentials needs private groups), whose URLs are not
+// shown.
+func mavenUpstreams(cfg config.Config) string {
+	if strings.TrimSpace(cfg.Maven.PrivateGroups) != "" {
+		return "private and public repositories"
+	}
+	return cfg.Maven.Repos
 }

@@ -174,3 +174,34 @@ func TestMavenEndToEnd(t *testing.T) {
 		}
 	})
 }
+
+// TestMavenCentral fetches a real jar and its metadata from Maven Central
+// through the mirror, where Maven Central can be reached.
+func TestMavenCentral(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end test with Maven Central: skipped in -short mode")
+	}
+	const jar = "junit/junit/4.13.2/junit-4.13.2.jar"
+	ctx, cancel := context.WithTimeout(t.Context(), 15*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodHead, DefaultRepository+jar+".sha1", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Skipf("Maven Central: cannot reach %s: %v", DefaultRepository, err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Skipf("Maven Central: cannot reach %s: status %s", DefaultRepository, resp.Status)
+	}
+	m := newMirror(t, Config{})
+	code, body, _ := m.get(t, Prefix+jar)
+	if code != 200 || len(body) < 100_000 {
+		t.Fatalf("GET %s: got %d, %d bytes", jar, code, len(body))
+	}
+	if code, sum, _ := m.get(t, Prefix+jar+".sha1"); code != 200 || sum != hexSum("sha1", []byte(body)) {
+		t.Errorf("GET .sha1: got %d %q, want the jar's sha1", code, sum)
+	}
+	if code, meta, _ := m.get(t, Prefix+"junit/junit/maven-metadata.xml"); code != 200 || !strings.Contains(meta, "<version>4.13.2</version>") {
+		t.Errorf("GET maven-metadata.xml: got %d, without 4.13.2", code)
+	}
+}

@@ -93,6 +93,9 @@ func (s *Server) setupAccess(cfg config.Config, log *slog.Logger, pcfg *pull.Con
 	if err := checkPrivateCovered(cfg, g.Rules); err != nil {
 		return err
 	}
+	if err := checkMavenPrivateCovered(cfg, g.Rules); err != nil {
+		return err
+	}
 	if ac.TLSCert != "" {
 		if a.tls, err = tlsreload.New(tlsreload.Config{CertFile: ac.TLSCert, KeyFile: ac.TLSKey, Logger: log}); err != nil {
 			return fmt.Errorf("tls-cert, tls-key: %w", err)

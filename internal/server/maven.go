@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"strings"
 
+	"github.com/gomirror/gomirror/internal/access"
 	"github.com/gomirror/gomirror/internal/config"
 	"github.com/gomirror/gomirror/internal/maven"
 	"github.com/gomirror/gomirror/internal/pull"
@@ -43,4 +44,29 @@ func mavenUpstreams(cfg config.Config) string {
 		return "private and public repositories"
 	}
 	return cfg.Maven.Repos
+}
+
+// checkMavenPrivateCovered refuses a configuration that would serve the
+// private Maven groups to anyone who can reach it, as checkPrivateCovered
+// does for modules: on an address other than loopback, every private
+// group, with the groups below it, needs a rule of ecosystem maven that
+// names it. Subjects are groupId/artifactId.
+func checkMavenPrivateCovered(cfg config.Config, rules access.RulesSource) error {
+	if !cfg.Maven.Enabled || loopbackOnly(cfg.Listen) {
+		return nil
+	}
+	for _, g := range maven.ParseGroups(cfg.Maven.PrivateGroups) {
+		patterns := []string{g, g + ".*"}
+		if g == "*" {
+			patterns = []string{"*"}
+		}
+		for _, p := range patterns {
+			if rules == nil || !rules().Covers(maven.Ecosystem, p) {
+				return fmt.Errorf("maven-private-groups: group %q would be served to anyone who can reach %s: "+
+					"name who may read it in an access rules file (--access-rules, a rule with ecosystem: maven and paths: [%q, %q]), "+
+					"or listen on loopback only (--listen 127.0.0.1:PORT)", g, cfg.Listen, patterns[0], patterns[len(patterns)-1])
+			}
+		}
+	}
+	return nil
 }

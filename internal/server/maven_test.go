@@ -94,3 +94,36 @@ func TestMavenClassifier(t *testing.T) {
 		}
 	}
 }
+
+func TestMavenPrivateNeedsARule(t *testing.T) {
+	allow := true
+	rules := func(paths ...string) access.RulesSource {
+		r := &access.Rules{Rules: []access.Rule{{Users: []string{"ci"}, Ecosystems: []string{"maven"}, Paths: paths, Allow: &allow}}}
+		return func() *access.Rules { return r }
+	}
+	for _, tt := range []struct {
+		name, listen, groups string
+		rules                access.RulesSource
+		wantErr              bool
+	}{
+		{"no private groups", ":8080", "", nil, false},
+		{"no rules", ":8080", "com.corp", nil, true},
+		{"loopback", "127.0.0.1:8080", "com.corp", nil, false},
+		{"the group but not below it", ":8080", "com.corp", rules("com.corp"), true},
+		{"the group and below it", ":8080", "com.corp", rules("com.corp", "com.corp.*"), false},
+		{"every group", ":8080", "*", rules("com.corp"), true},
+		{"every group named", ":8080", "*", rules("*"), false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := config.Default(func(string) string { return "" })
+			cfg.Listen, cfg.Maven.PrivateGroups = tt.listen, tt.groups
+			err := checkMavenPrivateCovered(cfg, tt.rules)
+			if (err != nil) != tt.wantErr {
+				t.Errorf("got %v, want an error: %v", err, tt.wantErr)
+			}
+			if err != nil && (!strings.Contains(err.Error(), "--access-rules") || !strings.Contains(err.Error(), "loopback")) {
+				t.Errorf("the error does not name the fixes: %v", err)
+			}
+		})
+	}
+}

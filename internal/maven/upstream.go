@@ -50,7 +50,10 @@ func (h *Handler) fetch(ctx context.Context, req *request, metadata bool) (io.Re
 		}
 		return body, err
 	}
-	if len(repos) == 1 {
+	switch {
+	case len(repos) == 0:
+		return nil, pull.NotFound("not found: " + req.path + ": no repository serves its group")
+	case len(repos) == 1:
 		return nil, pull.NotFound("not found: " + req.path + ": not in " + redact(repos[0].URL))
 	}
 	return nil, pull.NotFound(fmt.Sprintf("not found: %s: in none of the %d repositories", req.path, len(repos)))

@@ -19,6 +19,8 @@ cd "$(dirname "$0")/.."
 # - docker-registry (the real upstream registry), skopeo and podman (the
 #   real clients) for the OCI mirror;
 # - nodejs and npm for the npm mirror's real-client test;
+# - maven (mvn, with Debian's /usr/share/maven-repo, the upstream of its
+#   test) for the Maven mirror's real-client test;
 # - chromium for the status page's browser test, and prometheus for
 #   promtool, which checks and unit-tests the alert rules.
 missing=()
@@ -37,6 +39,7 @@ command -v pip3 >/dev/null || missing+=(python3-pip)
 lean=() # installed without their recommendations, which they do not need here
 command -v chromium >/dev/null || lean+=(chromium)
 command -v promtool >/dev/null || lean+=(prometheus)
+command -v mvn >/dev/null || lean+=(maven)
 # Access control's tests drive pip, npm and skopeo with tokens over HTTPS:
 # all three are in the lists above.
 if ((${#missing[@]} + ${#lean[@]})); then

@@ -64,12 +64,12 @@ func parseModuleFlag(s string) (module.Version, error) {
 }
 
 func (a *app) useCmd() *cobra.Command {
-	var file, private, registry, tokenFile, user string
+	var file, private, registry, tokenFile, user, mirrorOf string
 	var scopes []string
 	var dryRun, list bool
 	cmd := &cobra.Command{
 		Use:   "use TARGET MIRROR",
-		Short: "Point go, docker, containerd, podman, pip, uv, npm, pnpm or yarn at a mirror (a preset name or a URL)",
+		Short: "Point go, docker, containerd, podman, pip, uv, npm, pnpm, yarn or maven at a mirror (a preset name or a URL)",
 		Long: `Use points TARGET at MIRROR, a preset name
 (see --list) or a URL. It saves what was there first, so "gomirror restore
 TARGET" can put it back byte for byte. Running it twice changes nothing the
@@ -86,20 +86,23 @@ second time.
   npm         sets registry in ~/.npmrc (and @scope:registry with --scope).
   pnpm        the same in pnpm's rc file.
   yarn        npmRegistryServer in ~/.yarnrc.yml, and registry in ~/.yarnrc.
+  maven       a <mirror> gomirror of central (or * with --mirror-of) at
+              MIRROR/maven2/, first in ~/.m2/settings.xml (created if missing).
 
 With --token-file, the token in that file (TOKEN or USER:TOKEN) goes where
 each client reads its credentials for the mirror: ~/.netrc for go
 (machine HOST[:PORT] login USER password TOKEN; $NETRC if set), the index
 URL in pip.conf, //HOST/PATH/:_authToken in .npmrc, and the auths of
 containers' auth.json for docker ($REGISTRY_AUTH_FILE, else
-~/.config/containers/auth.json: podman, skopeo, buildah). Restore removes
-them with the rest.`,
+~/.config/containers/auth.json: podman, skopeo, buildah), and a <server>
+gomirror in settings.xml for maven. Restore removes them with the rest.`,
 		Example: `  gomirror use go goproxy.cn
   gomirror use go https://mirror.corp.example --private 'git.corp.example'
   gomirror use pip tuna --dry-run
   gomirror use docker https://docker.m.daocloud.io --file ./daemon.json
   gomirror use containerd http://mirror.corp.example:8080 --registry ghcr.io
   gomirror use npm http://mirror.corp.example:8080/npm/ --scope @corp
+  gomirror use maven https://mirror.corp.example --mirror-of '*'
   gomirror use go https://mirror.corp.example --token-file ~/.config/gomirror/token
   gomirror use --list`,
 		Args: func(cmd *cobra.Command, args []string) error {
@@ -125,6 +128,10 @@ them with the rest.`,
 				return err
 			}
 			opts := switcher.UseOptions{Target: target, Mirror: u, File: file, DryRun: dryRun, Registry: registry, Scopes: scopes, User: user}
+			if mirrorOf != "" && target != mirrors.Maven {
+				return errors.New("--mirror-of applies to maven only")
+			}
+			opts.MirrorOf = mirrorOf
 			if tokenFile != "" {
 				fileUser, token, err := switcher.ReadToken(tokenFile)
 				if err != nil {
@@ -150,6 +157,7 @@ them with the rest.`,
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print the change and make none")
 	cmd.Flags().StringVar(&private, "private", "", "set GOPRIVATE to these comma-separated patterns (go only)")
 	cmd.Flags().BoolVar(&list, "list", false, "list the built-in mirror presets")
+	cmd.Flags().StringVar(&mirrorOf, "mirror-of", "", "repositories the Maven mirror stands in for: central (default) or * (maven only)")
 	cmd.Flags().StringVar(&tokenFile, "token-file", "", "file holding the mirror's token (TOKEN or USER:TOKEN), written where the client reads credentials")
 	cmd.Flags().StringVar(&user, "user", "", "user name to go with the token (default: the token file's, else "+switcher.DefaultUser+")")
 	return cmd

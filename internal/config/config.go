@@ -56,6 +56,7 @@ type Config struct {
 	PyPI   PyPIConfig
 	OCI    OCIConfig
 	NPM    NPMConfig
+	Maven  MavenConfig
 	Budget BudgetConfig
 	// Policy decides which module versions may be served; set only in
 	// the configuration file, under "policy".
@@ -95,6 +96,7 @@ func Default(getenv func(string) string) Config {
 		PyPI:   defaultPyPI(),
 		OCI:    defaultOCI(),
 		NPM:    defaultNPM(),
+		Maven:  defaultMaven(),
 		Budget: defaultBudget(),
 	}
 }
@@ -133,6 +135,7 @@ func (c *Config) settings() []setting {
 		c.pypiSettings(),
 		c.ociSettings(),
 		c.npmSettings(),
+		c.mavenSettings(),
 		c.accessSettings(),
 		c.budgetSettings(),
 	} {
@@ -391,6 +394,7 @@ func (c *Config) Validate() error {
 		c.PyPI.validate,
 		c.OCI.validate,
 		c.NPM.validate,
+		c.Maven.validate,
 		c.validatePolicy,
 		c.validateSync,
 		c.Access.validate,

@@ -57,6 +57,7 @@ func FuzzSyncBodies(f *testing.F) {
 		{Name: "oci", Kind: "oci", Schedule: "1h", OCI: &OCIImages{Images: []OCIImage{{Repository: "alpine"}}}},
 		{Name: "pypi", Kind: "pypi", Schedule: "1h", PyPI: &Packages{Packages: []string{"requests"}}},
 		{Name: "npm", Kind: "npm", Schedule: "1h", NPM: &Packages{Packages: []string{"react"}}},
+		{Name: "maven", Kind: "maven", Schedule: "1h", Maven: &MavenArtifacts{Artifacts: []string{"org.slf4j:slf4j-api"}, Newest: 2}},
 	}
 	f.Fuzz(func(t *testing.T, body string) {
 		var requests atomic.Int64 // jobs request in parallel

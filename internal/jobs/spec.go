@@ -58,6 +58,8 @@ type Spec struct {
 	OCI    *OCIImages  `yaml:"oci,omitempty" json:"oci,omitempty"`
 	PyPI   *Packages   `yaml:"pypi,omitempty" json:"pypi,omitempty"`
 	NPM    *Packages   `yaml:"npm,omitempty" json:"npm,omitempty"`
+
+	Maven *MavenArtifacts `yaml:"maven,omitempty" json:"maven,omitempty"`
 }
 
 // Defaults for the zero values of [Spec].
@@ -98,8 +100,10 @@ func (s Spec) syncerOf() (Syncer, error) {
 	add("oci", s.OCI, s.OCI == nil)
 	add("pypi", pypi{s.PyPI}, s.PyPI == nil)
 	add("npm", npm{s.NPM}, s.NPM == nil)
+	add("maven", s.Maven, s.Maven == nil)
 	switch s.Kind {
 	case "go", "golang", "vuln", "oci", "pypi", "npm":
+	case "maven":
 	case "":
 		return nil, errors.New("kind: empty (go, golang, vuln, oci, pypi or npm)")
 	default:

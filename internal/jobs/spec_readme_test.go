@@ -29,7 +29,9 @@ func TestREADMEExample(t *testing.T) {
 	for _, j := range c.Jobs {
 		kinds[j.Kind] = true
 	}
-	if len(kinds) != 6 {
-		t.Errorf("README's example shows kinds %v, want all six", kinds)
+	for _, k := range []string{"go", "golang", "vuln", "oci", "pypi", "npm", "maven"} {
+		if !kinds[k] {
+			t.Errorf("README's example shows kinds %v, without %s", kinds, k)
+		}
 	}
 }

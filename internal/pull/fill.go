@@ -235,11 +235,15 @@ func (c *Cache) download(ctx context.Context, a *Artifact, body io.Reader, f *fl
 	if err != nil {
 		return nil, c.storeErr(a, fmt.Errorf("downloading %s: %w", a.Name, err))
 	}
+	want := a.Want
+	if d, ok := body.(interface{ Digest() *Digest }); ok && want == nil {
+		want = d.Digest()
+	}
 	size := int64(-1)
 	if s, ok := body.(interface{ Size() int64 }); ok && s.Size() >= 0 {
 		size = s.Size()
-	} else if a.Want != nil && a.Want.Size >= 0 {
-		size = a.Want.Size
+	} else if want != nil && want.Size >= 0 {
+		size = want.Size
 	}
 	dl := newDownload(tmp, size, a.holdback())
 	if f != nil {
@@ -247,8 +251,8 @@ func (c *Cache) download(ctx context.Context, a *Artifact, body io.Reader, f *fl
 		close(f.started)
 	}
 	var h hash.Hash
-	if a.Want != nil {
-		h, err = newHash(a.Want.Algorithm)
+	if want != nil {
+		h, err = newHash(want.Algorithm)
 		if err != nil {
 			dl.finish(err)
 			dl.release()
@@ -263,11 +267,11 @@ func (c *Cache) download(ctx context.Context, a *Artifact, body io.Reader, f *fl
 	case err != nil:
 	case n > limit:
 		err = c.refuse(ctx, a, fmt.Errorf("%s: larger than %d bytes", a.Name, limit))
-	case a.Want != nil && a.Want.Size >= 0 && n != a.Want.Size:
-		err = c.refuse(ctx, a, fmt.Errorf("%s: upstream sent %d bytes, want %d from %s", a.Name, n, a.Want.Size, a.Want.Source))
-	case a.Want != nil && !bytes.Equal(h.Sum(nil), a.Want.Sum):
+	case want != nil && want.Size >= 0 && n != want.Size:
+		err = c.refuse(ctx, a, fmt.Errorf("%s: upstream sent %d bytes, want %d from %s", a.Name, n, want.Size, want.Source))
+	case want != nil && !bytes.Equal(h.Sum(nil), want.Sum):
 		err = c.refuse(ctx, a, fmt.Errorf("%s: %s mismatch: upstream sent %s, want %s from %s",
-			a.Name, a.Want.Algorithm, hex.EncodeToString(h.Sum(nil)), hex.EncodeToString(a.Want.Sum), a.Want.Source))
+			a.Name, want.Algorithm, hex.EncodeToString(h.Sum(nil)), hex.EncodeToString(want.Sum), want.Source))
 	}
 	if err != nil {
 		if f != nil {

@@ -174,7 +174,11 @@ type Artifact struct {
 	// ErrNotModified when upstream confirms that it is still current. A
 	// returned reader that has a method Size() int64 announces the size,
 	// so that a file over MaxSize is refused before it is downloaded and
-	// streamed responses carry a Content-Length.
+	// streamed responses carry a Content-Length. When Want is nil, a
+	// returned reader that has a method Digest() *Digest announces the
+	// digest the bytes must match, for an ecosystem that learns it from
+	// the upstream it fetches from (a checksum file next to the file):
+	// it is checked as Want is.
 	Fetch func(ctx context.Context, prev io.Reader) (io.ReadCloser, error)
 	// Check, when not nil, checks the downloaded file, whole, after Want
 	// matched and before it is stored. f is positioned at its start. An

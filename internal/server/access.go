@@ -17,6 +17,7 @@ import (
 	"github.com/gomirror/gomirror/internal/config"
 	"github.com/gomirror/gomirror/internal/golang"
 	"github.com/gomirror/gomirror/internal/goproxy"
+	"github.com/gomirror/gomirror/internal/maven"
 	"github.com/gomirror/gomirror/internal/metrics"
 	"github.com/gomirror/gomirror/internal/pull"
 	"github.com/gomirror/gomirror/internal/tlsreload"
@@ -90,6 +91,9 @@ func (s *Server) setupAccess(cfg config.Config, log *slog.Logger, pcfg *pull.Con
 		g.Rules = func() *access.Rules { return def }
 	}
 	if err := checkPrivateCovered(cfg, g.Rules); err != nil {
+		return err
+	}
+	if err := checkMavenPrivateCovered(cfg, g.Rules); err != nil {
 		return err
 	}
 	if ac.TLSCert != "" {
@@ -219,6 +223,12 @@ func classifier(rt *router, private, ociDefault string) access.Classifier {
 			s.Name = access.PyPIProject(r.URL.EscapedPath())
 		case "npm":
 			s.Name = access.NPMPackage(r.URL.EscapedPath())
+		case maven.Ecosystem:
+			name, ok := maven.Subject(r.URL.EscapedPath())
+			s.Name, s.Invalid = name, !ok
+			if mh, isMaven := rt.find(p).handler.(*maven.Handler); isMaven {
+				s.Private = mh.Private(r.URL.EscapedPath())
+			}
 		}
 		return s
 	}

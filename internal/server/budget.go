@@ -9,6 +9,7 @@ import (
 	"github.com/gomirror/gomirror/internal/config"
 	"github.com/gomirror/gomirror/internal/golang"
 	"github.com/gomirror/gomirror/internal/goproxy"
+	"github.com/gomirror/gomirror/internal/maven"
 	"github.com/gomirror/gomirror/internal/npm"
 	"github.com/gomirror/gomirror/internal/oci"
 	"github.com/gomirror/gomirror/internal/pypi"
@@ -57,12 +58,13 @@ func diskStore(st store.Store) (*disk.Store, bool) {
 // immutableName reports whether name is certainly an immutable artifact
 // of one of the ecosystems, which a store budget may evict before the core
 // has touched it: Go module .info, .mod and .zip files, Go release
-// archives, PyPI files, npm tarballs, OCI blobs and manifests by digest.
+// archives, PyPI files, npm tarballs, OCI blobs and manifests by digest,
+// Maven files other than maven-metadata.xml.
 // Everything else (lists, indexes, pages, packuments, tags, the checksum
 // database's cache, the vulnerability database) is kept.
 func immutableName(name string) bool {
 	return golang.IsImmutable(name) || pypi.IsImmutable(name) || npm.IsImmutable(name) ||
-		oci.IsImmutable(name) || goproxy.IsImmutable(name)
+		oci.IsImmutable(name) || goproxy.IsImmutable(name) || maven.IsImmutable(name)
 }
 
 func closeStore(st store.Store) {

@@ -28,6 +28,7 @@ import (
 	"github.com/gomirror/gomirror/internal/golang"
 	"github.com/gomirror/gomirror/internal/goproxy"
 	"github.com/gomirror/gomirror/internal/jobs"
+	"github.com/gomirror/gomirror/internal/maven"
 	"github.com/gomirror/gomirror/internal/metrics"
 	"github.com/gomirror/gomirror/internal/policy"
 	"github.com/gomirror/gomirror/internal/pull"
@@ -251,6 +252,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, env []string)
 		// npm audit posts its bulk advisory requests; the handler passes
 		// them through and answers every other POST itself.
 		rt.routes = append(rt.routes, route{prefix: "/npm/", ecosystem: "npm", handler: nh, methods: []string{http.MethodPost}})
+	}
+	if cfg.Maven.Enabled {
+		mh, err := newMaven(cfg, cache, httpUp, log, envLookup(env))
+		if err != nil {
+			s.Close()
+			return nil, err
+		}
+		rt.routes = append(rt.routes, route{prefix: maven.Prefix, ecosystem: maven.Ecosystem, handler: mh})
 	}
 	var vulns policy.Vulns
 	if cfg.Vuln.Enabled {

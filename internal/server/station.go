@@ -14,6 +14,7 @@ import (
 	"github.com/gomirror/gomirror/internal/config"
 	"github.com/gomirror/gomirror/internal/feed"
 	"github.com/gomirror/gomirror/internal/jobs"
+	"github.com/gomirror/gomirror/internal/maven"
 	"github.com/gomirror/gomirror/internal/station"
 	"github.com/gomirror/gomirror/internal/status"
 	"github.com/gomirror/gomirror/internal/store"
@@ -38,6 +39,7 @@ func mirrorIDs(cfg config.Config, sumdbOn bool) []string {
 		"sumdb": sumdbOn, "golang": cfg.Golang.Enabled, "vuln": cfg.Vuln.Enabled,
 		"oci": cfg.OCI.Enabled, "pypi": cfg.PyPI.Enabled, "npm": cfg.NPM.Enabled,
 	}
+	on[maven.Ecosystem] = cfg.Maven.Enabled
 	for _, id := range station.KnownIDs() {
 		if on[id] {
 			ids = append(ids, id)
@@ -71,6 +73,7 @@ func newStation(cfg config.Config, st store.Store, handler http.Handler, locker 
 		"go": cfg.Upstream, "sumdb": cfg.SumDB, "golang": cfg.Golang.Base, "vuln": cfg.Vuln.Upstream,
 		"oci": cfg.OCI.Registries, "pypi": cfg.PyPI.Indexes, "npm": cfg.NPM.Upstream,
 	}
+	upstreams[maven.Ecosystem] = mavenUpstreams(cfg)
 	if cfg.Vuln.Source == "module" {
 		upstreams["vuln"] = "golang.org/x/vulndb through this mirror"
 	}

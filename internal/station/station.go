@@ -123,6 +123,7 @@ var known = []Info{
 	{ID: "oci", Name: "OCI images", Description: "Container image registry mirror (Docker Hub and other registries)", Path: "/v2/", Upstream: "https://registry-1.docker.io", CName: "dockerhub"},
 	{ID: "pypi", Name: "PyPI", Description: "Python package index (simple API, PEP 691)", Path: "/pypi/simple/", Upstream: "https://pypi.org", CName: "pypi"},
 	{ID: "npm", Name: "npm", Description: "npm registry", Path: "/npm/", Upstream: "https://registry.npmjs.org", CName: "npm"},
+	{ID: "maven", Name: "Maven", Description: "Maven repository (Maven Central and private repositories), every file checked against its repository's checksum", Path: "/maven2/", Upstream: "https://repo.maven.apache.org/maven2/", CName: "maven"},
 }
 
 // withDefaults fills the empty fields of i from Known.

@@ -1,5 +1,5 @@
 // Package switcher points the go command, Docker, containerd, podman, pip,
-// uv, npm, pnpm and yarn at a mirror (`gomirror use`) and puts back exactly
+// uv, npm, pnpm, yarn and Maven at a mirror (`gomirror use`) and puts back exactly
 // what was there before
 // (`gomirror restore`).
 //
@@ -83,6 +83,9 @@ type UseOptions struct {
 	// mirror too, through their own "@corp:registry" setting (npm, pnpm,
 	// yarn only).
 	Scopes []string
+	// MirrorOf is what the Maven mirror stands in for: "central" (when
+	// empty) or "*" (maven only).
+	MirrorOf string
 	// DryRun prints the change without making it.
 	DryRun bool
 	// Token, when set, is written where the target's clients read their
@@ -223,6 +226,8 @@ func DefaultFile(target mirrors.Target, getenv func(string) string) (string, err
 			return "", err
 		}
 		return filepath.Join(home, ".yarnrc.yml"), nil
+	case mirrors.Maven:
+		return mavenDefaultFile(getenv)
 	}
 	return "", nil
 }
@@ -496,6 +501,10 @@ func (s *Switcher) edit(opts UseOptions, file string, old []byte) (updated []byt
 		}
 	case mirrors.Yarn:
 		return s.editYarn(opts, file, old)
+	case mirrors.Maven:
+		if updated, notes, err = useMaven(old, opts, opts.MirrorOf); err != nil {
+			return nil, nil, fmt.Errorf("use maven: %s: %w", file, err)
+		}
 	default:
 		return nil, nil, fmt.Errorf("unknown target %q", opts.Target)
 	}

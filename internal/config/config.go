@@ -56,6 +56,7 @@ type Config struct {
 	PyPI   PyPIConfig
 	OCI    OCIConfig
 	NPM    NPMConfig
+	Cargo  CargoConfig
 	Budget BudgetConfig
 	// Policy decides which module versions may be served; set only in
 	// the configuration file, under "policy".
@@ -95,6 +96,7 @@ func Default(getenv func(string) string) Config {
 		PyPI:   defaultPyPI(),
 		OCI:    defaultOCI(),
 		NPM:    defaultNPM(),
+		Cargo:  defaultCargo(),
 		Budget: defaultBudget(),
 	}
 }
@@ -133,6 +135,7 @@ func (c *Config) settings() []setting {
 		c.pypiSettings(),
 		c.ociSettings(),
 		c.npmSettings(),
+		c.cargoSettings(),
 		c.accessSettings(),
 		c.budgetSettings(),
 	} {
@@ -391,6 +394,7 @@ func (c *Config) Validate() error {
 		c.PyPI.validate,
 		c.OCI.validate,
 		c.NPM.validate,
+		c.Cargo.validate,
 		c.validatePolicy,
 		c.validateSync,
 		c.Access.validate,

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/mod/module"
 
 	"github.com/gomirror/gomirror/internal/access"
+	"github.com/gomirror/gomirror/internal/cargo"
 	"github.com/gomirror/gomirror/internal/config"
 	"github.com/gomirror/gomirror/internal/golang"
 	"github.com/gomirror/gomirror/internal/goproxy"
@@ -219,6 +220,8 @@ func classifier(rt *router, private, ociDefault string) access.Classifier {
 			s.Name = access.PyPIProject(r.URL.EscapedPath())
 		case "npm":
 			s.Name = access.NPMPackage(r.URL.EscapedPath())
+		case cargo.Ecosystem:
+			s.Name = cargo.Subject(r.URL.EscapedPath())
 		}
 		return s
 	}

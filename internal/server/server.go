@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/gomirror/gomirror/internal/cargo"
 	"github.com/gomirror/gomirror/internal/config"
 	"github.com/gomirror/gomirror/internal/coord"
 	"github.com/gomirror/gomirror/internal/golang"
@@ -251,6 +252,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, env []string)
 		// npm audit posts its bulk advisory requests; the handler passes
 		// them through and answers every other POST itself.
 		rt.routes = append(rt.routes, route{prefix: "/npm/", ecosystem: "npm", handler: nh, methods: []string{http.MethodPost}})
+	}
+	if cfg.Cargo.Enabled {
+		ch, err := newCargo(cfg, cache, httpUp, log)
+		if err != nil {
+			s.Close()
+			return nil, err
+		}
+		rt.routes = append(rt.routes, route{prefix: cargo.Prefix, ecosystem: cargo.Ecosystem, handler: ch})
 	}
 	var vulns policy.Vulns
 	if cfg.Vuln.Enabled {

@@ -38,6 +38,7 @@ func mirrorIDs(cfg config.Config, sumdbOn bool) []string {
 		"sumdb": sumdbOn, "golang": cfg.Golang.Enabled, "vuln": cfg.Vuln.Enabled,
 		"oci": cfg.OCI.Enabled, "pypi": cfg.PyPI.Enabled, "npm": cfg.NPM.Enabled,
 	}
+	on["cargo"] = cfg.Cargo.Enabled
 	for _, id := range station.KnownIDs() {
 		if on[id] {
 			ids = append(ids, id)
@@ -71,6 +72,7 @@ func newStation(cfg config.Config, st store.Store, handler http.Handler, locker 
 		"go": cfg.Upstream, "sumdb": cfg.SumDB, "golang": cfg.Golang.Base, "vuln": cfg.Vuln.Upstream,
 		"oci": cfg.OCI.Registries, "pypi": cfg.PyPI.Indexes, "npm": cfg.NPM.Upstream,
 	}
+	upstreams["cargo"] = cfg.Cargo.Index
 	if cfg.Vuln.Source == "module" {
 		upstreams["vuln"] = "golang.org/x/vulndb through this mirror"
 	}

@@ -123,6 +123,7 @@ var known = []Info{
 	{ID: "oci", Name: "OCI images", Description: "Container image registry mirror (Docker Hub and other registries)", Path: "/v2/", Upstream: "https://registry-1.docker.io", CName: "dockerhub"},
 	{ID: "pypi", Name: "PyPI", Description: "Python package index (simple API, PEP 691)", Path: "/pypi/simple/", Upstream: "https://pypi.org", CName: "pypi"},
 	{ID: "npm", Name: "npm", Description: "npm registry", Path: "/npm/", Upstream: "https://registry.npmjs.org", CName: "npm"},
+	{ID: "cargo", Name: "crates.io", Description: "Rust crates: the crates.io sparse index and .crate downloads, each checked against the index", Path: "/cargo/", Upstream: "https://index.crates.io", CName: "crates.io-index"},
 }
 
 // withDefaults fills the empty fields of i from Known.

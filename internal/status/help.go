@@ -98,6 +98,8 @@ func help(id, base string) (helpPage, bool) {
 				{Title: "npm", File: "~/.npmrc", Code: "registry=" + base + "/npm/"},
 				{Title: "npm, once", Code: "npm install --registry=" + base + "/npm/ react"},
 			}}, true
+	case "cargo":
+		return cargoHelp(base), true
 	}
 	return helpPage{}, false
 }

@@ -134,6 +134,11 @@ func (h *Handler) indexArtifact(lower string, ttl time.Duration) *pull.Artifact 
 		TTL:         ttl,
 		MaxSize:     h.cfg.MaxIndexSize,
 		Fetch: func(ctx context.Context, prev io.Reader) (io.ReadCloser, error) {
+			// Keep the upstream's config.json, which names where its
+			// crates are, as fresh as its index: the downloads that
+			// follow need no round trip of their own to find their URL.
+			// Failing that, they fetch it themselves.
+			h.cache.Prefetch(ctx, h.configArtifact())
 			return h.fetchStored(ctx, h.cfg.Index+IndexPath(lower), "the index file of "+lower, prev)
 		},
 		Check: func(ctx context.Context, f *os.File) error {

@@ -37,6 +37,10 @@ command -v pip3 >/dev/null || missing+=(python3-pip)
 lean=() # installed without their recommendations, which they do not need here
 command -v chromium >/dev/null || lean+=(chromium)
 command -v promtool >/dev/null || lean+=(prometheus)
+# The cargo mirror's real-client test packs the crates that Debian ships
+# unpacked (quote, proc-macro2, unicode-ident) into its local registry; it
+# runs rustup's cargo, as Debian's is too old for sparse registries.
+ls -d /usr/share/cargo/registry/quote-* >/dev/null 2>&1 || lean+=(librust-quote-dev librust-proc-macro2-dev librust-unicode-ident-dev)
 # Access control's tests drive pip, npm and skopeo with tokens over HTTPS:
 # all three are in the lists above.
 if ((${#missing[@]} + ${#lean[@]})); then

@@ -27,10 +27,12 @@ const (
 	// preset.
 	Containerd Target = "containerd"
 	Podman     Target = "podman"
+	// Cargo reads a sparse index: a gomirror station's /cargo/index/.
+	Cargo Target = "cargo"
 )
 
 // Targets lists every target in the order the CLI shows them.
-var Targets = []Target{Go, Docker, Containerd, Podman, Pip, Uv, Npm, Pnpm, Yarn}
+var Targets = []Target{Go, Docker, Containerd, Podman, Pip, Uv, Npm, Pnpm, Yarn, Cargo}
 
 // ParseTarget returns the target called name, or an error naming the valid
 // ones.
@@ -39,7 +41,7 @@ func ParseTarget(name string) (Target, error) {
 	if slices.Contains(Targets, t) {
 		return t, nil
 	}
-	return "", fmt.Errorf("unknown target %q (want one of go, docker, containerd, podman, pip, uv, npm, pnpm, yarn)", name)
+	return "", fmt.Errorf("unknown target %q (want one of go, docker, containerd, podman, pip, uv, npm, pnpm, yarn, cargo)", name)
 }
 
 // Preset is a well-known mirror operator and the URL it serves for each

@@ -29,7 +29,7 @@ func TestREADMEExample(t *testing.T) {
 	for _, j := range c.Jobs {
 		kinds[j.Kind] = true
 	}
-	if len(kinds) != 6 {
-		t.Errorf("README's example shows kinds %v, want all six", kinds)
+	if len(kinds) != 7 {
+		t.Errorf("README's example shows kinds %v, want all seven", kinds)
 	}
 }

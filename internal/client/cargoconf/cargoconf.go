@@ -392,9 +392,11 @@ func (f *File) setLine(e entry, value string) bool {
 	eq := keyEnd(body)
 	rest := body[eq+1:]
 	pad := rest[:len(rest)-len(strings.TrimLeft(rest, " \t"))]
-	comment := strings.TrimPrefix(rest, stripComment(rest))
+	// A trailing comment is kept, with the spacing before it.
+	vpart := stripComment(rest)
+	comment := rest[len(vpart):]
 	if comment != "" {
-		comment = " " + comment
+		comment = vpart[len(strings.TrimRight(vpart, " \t")):] + comment
 	}
 	last, _ := f.skipValue(e.line, e.value)
 	f.lines = append(f.lines[:e.line], append([]string{body[:eq+1] + pad + value + comment + eol}, f.lines[last+1:]...)...)

@@ -5,8 +5,8 @@
 # (listed below), Redis, and MinIO built with `go install` (cached under
 # ~/.cache/gomirror-ci). Then it runs go vet, a short smoke run of the
 # benchmark harness, and every test, including the end-to-end tests that
-# drive the real clients: the go command, govulncheck, pip, npm, skopeo,
-# podman and a headless Chromium.
+# drive the real clients: the go command, govulncheck, pip, npm, cargo,
+# skopeo, podman and a headless Chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

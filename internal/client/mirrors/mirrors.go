@@ -163,6 +163,9 @@ func Lookup(name string) (p Preset, ok bool) {
 func Resolve(target Target, mirror string) (string, error) {
 	if p, ok := Lookup(mirror); ok {
 		u, ok := p.URLs[presetTarget(target)]
+		if !ok && len(Names(target)) == 0 {
+			return "", fmt.Errorf("preset %s has no %s mirror (no preset serves %s: give the mirror's URL)", p.Name, target, target)
+		}
 		if !ok {
 			return "", fmt.Errorf("preset %s has no %s mirror (presets for %s: %s)", p.Name, target, target, strings.Join(Names(target), ", "))
 		}

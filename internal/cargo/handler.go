@@ -34,6 +34,7 @@ type Handler struct {
 	up    *pull.HTTPUpstream
 	hosts []string // the hosts upstream requests may go to
 	log   *slog.Logger
+	memo  memo // parsed index files
 }
 
 // New returns a Handler for cfg, or an error naming every invalid
@@ -192,17 +193,26 @@ func (h *Handler) openIndex(ctx context.Context, lower string, ttl time.Duration
 	if err != nil {
 		return nil, nil, err
 	}
-	data, err := io.ReadAll(io.LimitReader(e.Body, h.cfg.MaxIndexSize+maxHeaderLine+1))
+	body, err := h.readIndex(lower, e)
 	if err != nil {
 		e.Body.Close()
-		return nil, nil, fmt.Errorf("reading the stored index file of %s: %w", lower, err)
+		return nil, nil, err
+	}
+	return body, e, nil
+}
+
+// readIndex returns the upstream's body of e, the stored index file of
+// lower.
+func (h *Handler) readIndex(lower string, e *pull.Entry) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(e.Body, h.cfg.MaxIndexSize+maxHeaderLine+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading the stored index file of %s: %w", lower, err)
 	}
 	_, body, err := splitStored(data)
 	if err != nil {
-		e.Body.Close()
-		return nil, nil, fmt.Errorf("the stored index file of %s: %w", lower, err)
+		return nil, fmt.Errorf("the stored index file of %s: %w", lower, err)
 	}
-	return body, e, nil
+	return body, nil
 }
 
 // serveIndex answers an index file, as the upstream wrote it, with an ETag
@@ -230,14 +240,22 @@ func (h *Handler) serveIndex(w http.ResponseWriter, r *http.Request, lower strin
 // RefreshAfter old.
 func (h *Handler) lookup(ctx context.Context, lower, version string) (release, error) {
 	find := func(ttl time.Duration) (release, bool, time.Time, error) {
-		body, e, err := h.openIndex(ctx, lower, ttl)
+		e, err := h.cache.Open(ctx, h.indexArtifact(lower, ttl))
 		if err != nil {
 			return release{}, false, time.Time{}, err
 		}
-		e.Body.Close()
-		rels, err := parseIndex(lower, body)
-		if err != nil {
-			return release{}, false, time.Time{}, err
+		defer e.Body.Close()
+		key := memoKey(lower, e)
+		rels, ok := h.memo.get(key)
+		if !ok {
+			body, err := h.readIndex(lower, e)
+			if err != nil {
+				return release{}, false, time.Time{}, err
+			}
+			if rels, err = parseIndex(lower, body); err != nil {
+				return release{}, false, time.Time{}, err
+			}
+			h.memo.put(key, rels)
 		}
 		rel, ok := rels[version]
 		return rel, ok, e.ModTime, nil

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -91,6 +93,40 @@ func TestCargoImmutableNames(t *testing.T) {
 	} {
 		if got := immutableName(tt.name); got != tt.want {
 			t.Errorf("immutableName(%q): got %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
+// TestCargoAccessRules denies a crate by name, in every spelling of its
+// paths, while other crates pass.
+func TestCargoAccessRules(t *testing.T) {
+	up := httptest.NewServer(http.NotFoundHandler())
+	defer up.Close()
+	rules := filepath.Join(t.TempDir(), "rules.yaml")
+	os.WriteFile(rules, []byte(`
+rules:
+  - ecosystem: cargo
+    paths: ["secret*"]
+    allow: false
+  - allow: true
+`), 0o600)
+	_, ts := newTestServer(t, func(c *config.Config) {
+		c.Access.Rules = rules
+		c.Cargo.Index = up.URL + "/"
+	})
+	for _, tt := range []struct {
+		path string
+		code int
+	}{
+		{"/cargo/index/se/cr/secret", http.StatusForbidden},
+		{"/cargo/index/SE/CR/Secret-Sauce", http.StatusForbidden},
+		{"/cargo/api/v1/crates/SECRET/1.0.0/download", http.StatusForbidden},
+		{"/cargo/index/ot/he/other", http.StatusNotFound},
+		{"/cargo/index/config.json", http.StatusOK},
+	} {
+		resp, body := do(t, "GET", ts.URL+tt.path)
+		if resp.StatusCode != tt.code {
+			t.Errorf("GET %s: got %d (%.100s), want %d", tt.path, resp.StatusCode, body, tt.code)
 		}
 	}
 }

@@ -5,8 +5,8 @@
 # (listed below), Redis, and MinIO built with `go install` (cached under
 # ~/.cache/gomirror-ci). Then it runs go vet, a short smoke run of the
 # benchmark harness, and every test, including the end-to-end tests that
-# drive the real clients: the go command, govulncheck, pip, npm, skopeo,
-# podman and a headless Chromium.
+# drive the real clients: the go command, govulncheck, pip, npm, cargo,
+# skopeo, podman and a headless Chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -40,6 +40,10 @@ lean=() # installed without their recommendations, which they do not need here
 command -v chromium >/dev/null || lean+=(chromium)
 command -v promtool >/dev/null || lean+=(prometheus)
 command -v mvn >/dev/null || lean+=(maven)
+# The cargo mirror's real-client test packs the crates that Debian ships
+# unpacked (quote, proc-macro2, unicode-ident) into its local registry; it
+# runs rustup's cargo, as Debian's is too old for sparse registries.
+ls -d /usr/share/cargo/registry/quote-* >/dev/null 2>&1 || lean+=(librust-quote-dev librust-proc-macro2-dev librust-unicode-ident-dev)
 # Access control's tests drive pip, npm and skopeo with tokens over HTTPS:
 # all three are in the lists above.
 if ((${#missing[@]} + ${#lean[@]})); then

@@ -69,7 +69,7 @@ func (a *app) useCmd() *cobra.Command {
 	var dryRun, list bool
 	cmd := &cobra.Command{
 		Use:   "use TARGET MIRROR",
-		Short: "Point go, docker, containerd, podman, pip, uv, npm, pnpm, yarn or maven at a mirror (a preset name or a URL)",
+		Short: "Point go, docker, containerd, podman, pip, uv, npm, pnpm, yarn, maven or cargo at a mirror (a preset name or a URL)",
 		Long: `Use points TARGET at MIRROR, a preset name
 (see --list) or a URL. It saves what was there first, so "gomirror restore
 TARGET" can put it back byte for byte. Running it twice changes nothing the
@@ -88,6 +88,8 @@ second time.
   yarn        npmRegistryServer in ~/.yarnrc.yml, and registry in ~/.yarnrc.
   maven       a <mirror> gomirror of central (or * with --mirror-of) at
               MIRROR/maven2/, first in ~/.m2/settings.xml (created if missing).
+  cargo       replaces crates.io with MIRROR's sparse index (MIRROR/cargo/index/
+              for a gomirror station) in ~/.cargo/config.toml.
 
 With --token-file, the token in that file (TOKEN or USER:TOKEN) goes where
 each client reads its credentials for the mirror: ~/.netrc for go
@@ -103,6 +105,7 @@ gomirror in settings.xml for maven. Restore removes them with the rest.`,
   gomirror use containerd http://mirror.corp.example:8080 --registry ghcr.io
   gomirror use npm http://mirror.corp.example:8080/npm/ --scope @corp
   gomirror use maven https://mirror.corp.example --mirror-of '*'
+  gomirror use cargo http://mirror.corp.example:8080
   gomirror use go https://mirror.corp.example --token-file ~/.config/gomirror/token
   gomirror use --list`,
 		Args: func(cmd *cobra.Command, args []string) error {

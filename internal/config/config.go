@@ -57,6 +57,7 @@ type Config struct {
 	OCI    OCIConfig
 	NPM    NPMConfig
 	Maven  MavenConfig
+	Cargo  CargoConfig
 	Budget BudgetConfig
 	// Policy decides which module versions may be served; set only in
 	// the configuration file, under "policy".
@@ -97,6 +98,7 @@ func Default(getenv func(string) string) Config {
 		OCI:    defaultOCI(),
 		NPM:    defaultNPM(),
 		Maven:  defaultMaven(),
+		Cargo:  defaultCargo(),
 		Budget: defaultBudget(),
 	}
 }
@@ -136,6 +138,7 @@ func (c *Config) settings() []setting {
 		c.ociSettings(),
 		c.npmSettings(),
 		c.mavenSettings(),
+		c.cargoSettings(),
 		c.accessSettings(),
 		c.budgetSettings(),
 	} {
@@ -395,6 +398,7 @@ func (c *Config) Validate() error {
 		c.OCI.validate,
 		c.NPM.validate,
 		c.Maven.validate,
+		c.Cargo.validate,
 		c.validatePolicy,
 		c.validateSync,
 		c.Access.validate,

@@ -46,6 +46,7 @@ func TestDefaults(t *testing.T) {
 		PyPI:         PyPIConfig{Enabled: true, Indexes: "https://pypi.org/simple/", TTL: 10 * time.Minute, MaxFileSize: 8 << 30},
 		NPM:          NPMConfig{Enabled: true, Upstream: "https://registry.npmjs.org/", TTL: 5 * time.Minute},
 		Maven:        MavenConfig{Enabled: true, Repos: "https://repo.maven.apache.org/maven2/", TTL: 5 * time.Minute, MaxFileSize: 2 << 30},
+		Cargo:        CargoConfig{Enabled: true, Index: "https://index.crates.io/", Download: "https://static.crates.io/crates/", TTL: 5 * time.Minute, MaxCrate: 1 << 30},
 		OCI:          OCIConfig{Enabled: true, Registries: "docker.io", DefaultRegistry: "docker.io", ManifestTTL: 5 * time.Minute, MaxBlobSize: 64 << 30},
 		Golang:       GolangConfig{Enabled: true, Index: "https://go.dev/dl/?mode=json&include=all", Base: "https://dl.google.com/go/"},
 		Budget:       BudgetConfig{Recent: 10 * time.Minute},

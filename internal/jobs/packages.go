@@ -15,11 +15,11 @@ import (
 	"golang.org/x/mod/semver"
 )
 
-// Packages says what a pypi or npm job syncs: the files of the newest
-// versions of each package.
+// Packages says what a pypi, npm or cargo job syncs: the files of the
+// newest versions of each package.
 type Packages struct {
-	// Packages are the project (PyPI) or package (npm, "@scope/name")
-	// names.
+	// Packages are the project (PyPI), package (npm, "@scope/name") or
+	// crate (cargo) names.
 	Packages []string `yaml:"packages" json:"packages"`
 	// Newest is how many of each package's newest releases to fetch
 	// (pre-releases and yanked files left out). Zero means 1.

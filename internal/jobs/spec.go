@@ -29,13 +29,13 @@ type Config struct {
 }
 
 // Spec declares one sync job. Exactly one kind section (Go, Golang, Vuln,
-// OCI, PyPI, NPM) is set, the one named by Kind.
+// OCI, PyPI, NPM, Maven, Cargo) is set, the one named by Kind.
 type Spec struct {
 	// Name identifies the job in state files, metrics, logs and URLs:
 	// letters, digits, '.', '_' and '-'.
 	Name string `yaml:"name" json:"name"`
-	// Kind is the mirror the job fills: go, golang, vuln, oci, pypi or
-	// npm.
+	// Kind is the mirror the job fills: go, golang, vuln, oci, pypi, npm,
+	// maven or cargo.
 	Kind string `yaml:"kind" json:"kind"`
 	// Schedule is an interval after the previous run ended ("6h") or a
 	// cron expression in UTC ("0 */6 * * *"). See [ParseSchedule].
@@ -60,6 +60,7 @@ type Spec struct {
 	NPM    *Packages   `yaml:"npm,omitempty" json:"npm,omitempty"`
 
 	Maven *MavenArtifacts `yaml:"maven,omitempty" json:"maven,omitempty"`
+	Cargo  *Packages   `yaml:"cargo,omitempty" json:"cargo,omitempty"`
 }
 
 // Defaults for the zero values of [Spec].
@@ -101,13 +102,13 @@ func (s Spec) syncerOf() (Syncer, error) {
 	add("pypi", pypi{s.PyPI}, s.PyPI == nil)
 	add("npm", npm{s.NPM}, s.NPM == nil)
 	add("maven", s.Maven, s.Maven == nil)
+	add("cargo", cargoCrates{s.Cargo}, s.Cargo == nil)
 	switch s.Kind {
-	case "go", "golang", "vuln", "oci", "pypi", "npm":
-	case "maven":
+	case "go", "golang", "vuln", "oci", "pypi", "npm", "maven", "cargo":
 	case "":
-		return nil, errors.New("kind: empty (go, golang, vuln, oci, pypi or npm)")
+		return nil, errors.New("kind: empty (go, golang, vuln, oci, pypi, npm, maven or cargo)")
 	default:
-		return nil, fmt.Errorf("kind: unknown kind %q (go, golang, vuln, oci, pypi or npm)", s.Kind)
+		return nil, fmt.Errorf("kind: unknown kind %q (go, golang, vuln, oci, pypi, npm, maven or cargo)", s.Kind)
 	}
 	for k := range sections {
 		if k != s.Kind {

@@ -29,7 +29,7 @@ func TestREADMEExample(t *testing.T) {
 	for _, j := range c.Jobs {
 		kinds[j.Kind] = true
 	}
-	for _, k := range []string{"go", "golang", "vuln", "oci", "pypi", "npm", "maven"} {
+	for _, k := range []string{"go", "golang", "vuln", "oci", "pypi", "npm", "maven", "cargo"} {
 		if !kinds[k] {
 			t.Errorf("README's example shows kinds %v, without %s", kinds, k)
 		}

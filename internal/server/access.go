@@ -14,6 +14,7 @@ import (
 	"golang.org/x/mod/module"
 
 	"github.com/gomirror/gomirror/internal/access"
+	"github.com/gomirror/gomirror/internal/cargo"
 	"github.com/gomirror/gomirror/internal/config"
 	"github.com/gomirror/gomirror/internal/golang"
 	"github.com/gomirror/gomirror/internal/goproxy"
@@ -229,6 +230,8 @@ func classifier(rt *router, private, ociDefault string) access.Classifier {
 			if mh, isMaven := rt.find(p).handler.(*maven.Handler); isMaven {
 				s.Private = mh.Private(r.URL.EscapedPath())
 			}
+		case cargo.Ecosystem:
+			s.Name = cargo.Subject(r.URL.EscapedPath())
 		}
 		return s
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/gomirror/gomirror/internal/cargo"
 	"github.com/gomirror/gomirror/internal/config"
 	"github.com/gomirror/gomirror/internal/golang"
 	"github.com/gomirror/gomirror/internal/goproxy"
@@ -59,12 +60,13 @@ func diskStore(st store.Store) (*disk.Store, bool) {
 // of one of the ecosystems, which a store budget may evict before the core
 // has touched it: Go module .info, .mod and .zip files, Go release
 // archives, PyPI files, npm tarballs, OCI blobs and manifests by digest,
-// Maven files other than maven-metadata.xml.
+// Maven files other than maven-metadata.xml, .crate files.
 // Everything else (lists, indexes, pages, packuments, tags, the checksum
 // database's cache, the vulnerability database) is kept.
 func immutableName(name string) bool {
 	return golang.IsImmutable(name) || pypi.IsImmutable(name) || npm.IsImmutable(name) ||
-		oci.IsImmutable(name) || goproxy.IsImmutable(name) || maven.IsImmutable(name)
+		oci.IsImmutable(name) || goproxy.IsImmutable(name) || maven.IsImmutable(name) ||
+		cargo.IsImmutable(name)
 }
 
 func closeStore(st store.Store) {

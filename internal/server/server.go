@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/gomirror/gomirror/internal/cargo"
 	"github.com/gomirror/gomirror/internal/config"
 	"github.com/gomirror/gomirror/internal/coord"
 	"github.com/gomirror/gomirror/internal/golang"
@@ -260,6 +261,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, env []string)
 			return nil, err
 		}
 		rt.routes = append(rt.routes, route{prefix: maven.Prefix, ecosystem: maven.Ecosystem, handler: mh})
+	}
+	if cfg.Cargo.Enabled {
+		ch, err := newCargo(cfg, cache, httpUp, log)
+		if err != nil {
+			s.Close()
+			return nil, err
+		}
+		rt.routes = append(rt.routes, route{prefix: cargo.Prefix, ecosystem: cargo.Ecosystem, handler: ch})
 	}
 	var vulns policy.Vulns
 	if cfg.Vuln.Enabled {

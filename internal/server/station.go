@@ -40,6 +40,7 @@ func mirrorIDs(cfg config.Config, sumdbOn bool) []string {
 		"oci": cfg.OCI.Enabled, "pypi": cfg.PyPI.Enabled, "npm": cfg.NPM.Enabled,
 	}
 	on[maven.Ecosystem] = cfg.Maven.Enabled
+	on["cargo"] = cfg.Cargo.Enabled
 	for _, id := range station.KnownIDs() {
 		if on[id] {
 			ids = append(ids, id)
@@ -74,6 +75,7 @@ func newStation(cfg config.Config, st store.Store, handler http.Handler, locker 
 		"oci": cfg.OCI.Registries, "pypi": cfg.PyPI.Indexes, "npm": cfg.NPM.Upstream,
 	}
 	upstreams[maven.Ecosystem] = mavenUpstreams(cfg)
+	upstreams["cargo"] = cfg.Cargo.Index
 	if cfg.Vuln.Source == "module" {
 		upstreams["vuln"] = "golang.org/x/vulndb through this mirror"
 	}

@@ -124,6 +124,7 @@ var known = []Info{
 	{ID: "pypi", Name: "PyPI", Description: "Python package index (simple API, PEP 691)", Path: "/pypi/simple/", Upstream: "https://pypi.org", CName: "pypi"},
 	{ID: "npm", Name: "npm", Description: "npm registry", Path: "/npm/", Upstream: "https://registry.npmjs.org", CName: "npm"},
 	{ID: "maven", Name: "Maven", Description: "Maven repository (Maven Central and private repositories), every file checked against its repository's checksum", Path: "/maven2/", Upstream: "https://repo.maven.apache.org/maven2/", CName: "maven"},
+	{ID: "cargo", Name: "crates.io", Description: "Rust crates: the crates.io sparse index and .crate downloads, each checked against the index", Path: "/cargo/", Upstream: "https://index.crates.io", CName: "crates.io-index"},
 }
 
 // withDefaults fills the empty fields of i from Known.

@@ -100,6 +100,8 @@ func help(id, base string) (helpPage, bool) {
 			}}, true
 	case "maven":
 		return mavenHelp(id, base), true
+	case "cargo":
+		return cargoHelp(base), true
 	}
 	return helpPage{}, false
 }

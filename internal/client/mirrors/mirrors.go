@@ -29,10 +29,12 @@ const (
 	Podman     Target = "podman"
 	// Maven takes a mirror's root: its repository is under /maven2/.
 	Maven Target = "maven"
+	// Cargo reads a sparse index: a gomirror station's /cargo/index/.
+	Cargo Target = "cargo"
 )
 
 // Targets lists every target in the order the CLI shows them.
-var Targets = []Target{Go, Docker, Containerd, Podman, Pip, Uv, Npm, Pnpm, Yarn, Maven}
+var Targets = []Target{Go, Docker, Containerd, Podman, Pip, Uv, Npm, Pnpm, Yarn, Maven, Cargo}
 
 // ParseTarget returns the target called name, or an error naming the valid
 // ones.
@@ -41,7 +43,7 @@ func ParseTarget(name string) (Target, error) {
 	if slices.Contains(Targets, t) {
 		return t, nil
 	}
-	return "", fmt.Errorf("unknown target %q (want one of go, docker, containerd, podman, pip, uv, npm, pnpm, yarn, maven)", name)
+	return "", fmt.Errorf("unknown target %q (want one of go, docker, containerd, podman, pip, uv, npm, pnpm, yarn, maven, cargo)", name)
 }
 
 // Preset is a well-known mirror operator and the URL it serves for each
@@ -163,6 +165,9 @@ func Lookup(name string) (p Preset, ok bool) {
 func Resolve(target Target, mirror string) (string, error) {
 	if p, ok := Lookup(mirror); ok {
 		u, ok := p.URLs[presetTarget(target)]
+		if !ok && len(Names(target)) == 0 {
+			return "", fmt.Errorf("preset %s has no %s mirror (no preset serves %s: give the mirror's URL)", p.Name, target, target)
+		}
 		if !ok {
 			return "", fmt.Errorf("preset %s has no %s mirror (presets for %s: %s)", p.Name, target, target, strings.Join(Names(target), ", "))
 		}

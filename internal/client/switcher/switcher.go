@@ -1,5 +1,5 @@
 // Package switcher points the go command, Docker, containerd, podman, pip,
-// uv, npm, pnpm, yarn and Maven at a mirror (`gomirror use`) and puts back exactly
+// uv, npm, pnpm, yarn, Maven and cargo at a mirror (`gomirror use`) and puts back exactly
 // what was there before
 // (`gomirror restore`).
 //
@@ -173,6 +173,8 @@ func DefaultFile(target mirrors.Target, getenv func(string) string) (string, err
 		return f, nil
 	case mirrors.Uv:
 		return uvDefaultFile(getenv)
+	case mirrors.Cargo:
+		return cargoDefaultFile(getenv)
 	case Containerd:
 		return ContainerdHostsFile(DefaultRegistry, getenv), nil
 	case Podman:
@@ -434,6 +436,10 @@ func (s *Switcher) edit(opts UseOptions, file string, old []byte) (updated []byt
 	case mirrors.Uv:
 		if updated, notes, err = useUv(old, opts.Mirror, s.Getenv); err != nil {
 			return nil, nil, fmt.Errorf("use uv: %s: %w", file, err)
+		}
+	case mirrors.Cargo:
+		if updated, notes, err = useCargo(old, opts, s.Getenv); err != nil {
+			return nil, nil, fmt.Errorf("use cargo: %s: %w", file, err)
 		}
 	case Containerd:
 		f, err := hoststoml.Parse(old)

@@ -60,7 +60,7 @@ type Spec struct {
 	NPM    *Packages   `yaml:"npm,omitempty" json:"npm,omitempty"`
 
 	Maven *MavenArtifacts `yaml:"maven,omitempty" json:"maven,omitempty"`
-	Cargo  *Packages   `yaml:"cargo,omitempty" json:"cargo,omitempty"`
+	Cargo *Packages       `yaml:"cargo,omitempty" json:"cargo,omitempty"`
 }
 
 // Defaults for the zero values of [Spec].

@@ -29,6 +29,7 @@ import (
 	"github.com/gomirror/gomirror/internal/goproxy"
 	"github.com/gomirror/gomirror/internal/jobs"
 	"github.com/gomirror/gomirror/internal/metrics"
+	"github.com/gomirror/gomirror/internal/npm"
 	"github.com/gomirror/gomirror/internal/policy"
 	"github.com/gomirror/gomirror/internal/pull"
 	"github.com/gomirror/gomirror/internal/pypi"
@@ -221,7 +222,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, env []string)
 			s.Close()
 			return nil, err
 		}
-		rt.routes = append(rt.routes, route{prefix: golang.Prefix, ecosystem: golang.Ecosystem, handler: gh})
+		rt.routes = append(rt.routes, route{prefix: golang.Prefix, ecosystem: golang.Ecosystem, handler: gh, subject: trimPrefix(golang.Prefix)})
 	}
 	if cfg.PyPI.Enabled {
 		ph, err := pypi.New(pypi.Config{
@@ -232,25 +233,28 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, env []string)
 			s.Close()
 			return nil, fmt.Errorf("pypi: %w", err)
 		}
-		rt.routes = append(rt.routes, route{prefix: pypi.Prefix, ecosystem: "pypi", handler: ph})
+		rt.routes = append(rt.routes, route{prefix: pypi.Prefix, ecosystem: "pypi", handler: ph,
+			subject: pypi.Subject, private: pypiPrivate(cfg.PyPI.IndexList(), parsePublic(cfg.Access.PublicUpstreams))})
 	}
 	if cfg.OCI.Enabled {
-		oh, err := newOCI(cfg, cache, client, log)
+		oh, private, err := newOCI(cfg, cache, client, log)
 		if err != nil {
 			s.Close()
 			return nil, err
 		}
-		rt.routes = append(rt.routes, route{prefix: "/v2/", ecosystem: "oci", handler: oh, anyMethod: true})
+		rt.routes = append(rt.routes, route{prefix: "/v2/", ecosystem: "oci", handler: oh, anyMethod: true,
+			subject: ociSubject(cfg.OCI.DefaultRegistry), private: private})
 	}
 	if cfg.NPM.Enabled {
-		nh, err := newNPM(cfg, cache, client, log, envLookup(env))
+		nh, private, err := newNPM(cfg, cache, client, log, envLookup(env))
 		if err != nil {
 			s.Close()
 			return nil, err
 		}
 		// npm audit posts its bulk advisory requests; the handler passes
 		// them through and answers every other POST itself.
-		rt.routes = append(rt.routes, route{prefix: "/npm/", ecosystem: "npm", handler: nh, methods: []string{http.MethodPost}})
+		rt.routes = append(rt.routes, route{prefix: "/npm/", ecosystem: "npm", handler: nh, methods: []string{http.MethodPost},
+			subject: npm.Subject, private: private})
 	}
 	var vulns policy.Vulns
 	if cfg.Vuln.Enabled {
@@ -261,7 +265,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, env []string)
 		}
 		s.vuln = vh
 		vulns = vh.DB()
-		rt.routes = append(rt.routes, route{prefix: vuln.Prefix, ecosystem: vuln.Ecosystem, handler: vh})
+		rt.routes = append(rt.routes, route{prefix: vuln.Prefix, ecosystem: vuln.Ecosystem, handler: vh, subject: trimPrefix(vuln.Prefix)})
 	}
 	if len(cfg.Policy.Deny) > 0 || cfg.Policy.DenyVulnerable {
 		eco := policy.Ecosystem{Versioning: policy.Semver{}}

@@ -249,7 +249,8 @@ func (h *Handler) serveManifest(w http.ResponseWriter, r *http.Request, c *clien
 func writeManifest(w http.ResponseWriter, r *http.Request, data []byte, mt types.MediaType, d digest, mod time.Time, cacheControl string) {
 	w.Header().Set("Docker-Content-Digest", d.String())
 	w.Header().Set("ETag", `"`+d.String()+`"`)
-	pull.ServeBytes(w, r, string(mt), data, mod, cacheControl)
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	pull.ServeBytes(w, r, string(safeMediaType(mt, data)), data, mod, cacheControl)
 }
 
 // serveTag serves the manifest a tag resolves to. The tag's descriptor is
@@ -292,7 +293,12 @@ func (h *Handler) serveTag(w http.ResponseWriter, r *http.Request, c *client, re
 	}
 	if r.Method == http.MethodHead {
 		hdr := w.Header()
-		hdr.Set("Content-Type", string(rec.MediaType))
+		mt := rec.MediaType
+		if !manifestTypes[mt] {
+			mt = types.OCIManifestSchema1 // What a GET would tell from the bytes cannot be known without them; a spec type is safe.
+		}
+		hdr.Set("Content-Type", string(mt))
+		hdr.Set("X-Content-Type-Options", "nosniff")
 		hdr.Set("Content-Length", contentLength(rec.Size))
 		hdr.Set("Docker-Content-Digest", d.String())
 		hdr.Set("ETag", `"`+d.String()+`"`)

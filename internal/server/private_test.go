@@ -136,3 +136,29 @@ func TestPagesRedactUpstreamCredentials(t *testing.T) {
 		t.Errorf("/status.json does not name the upstream at all: %s", body)
 	}
 }
+
+// TestSecurityHeaders checks that every response of every mirror carries
+// nosniff, and that HTML pages carry a strict policy.
+func TestSecurityHeaders(t *testing.T) {
+	_, ts := newTestServer(t, nil)
+	for _, tt := range []struct {
+		path string
+		html bool
+	}{
+		{"/", true}, {"/help/go", true}, {"/status.json", false}, {"/healthz", false}, {"/metrics", false},
+		{"/example.com/hello/@v/list", false}, {"/example.com/hello/@v/v1.0.0.zip", false}, {"/nothing.example/x/@v/list", false},
+		{"/npm/@x/../y", false}, {"/v2/", false}, {"/v2/Bad/manifests/1", false}, {"/pypi/nothing", false}, {"/golang/", false},
+	} {
+		resp, _ := get(t, ts.URL+tt.path)
+		if got := resp.Header.Get("X-Content-Type-Options"); got != "nosniff" {
+			t.Errorf("GET %s (%d): got X-Content-Type-Options %q, want nosniff", tt.path, resp.StatusCode, got)
+		}
+		csp := resp.Header.Get("Content-Security-Policy")
+		if strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") && !strings.Contains(csp, "default-src 'none'") {
+			t.Errorf("GET %s: an HTML page with Content-Security-Policy %q, want default-src 'none'", tt.path, csp)
+		}
+		if tt.html && csp == "" {
+			t.Errorf("GET %s: got no Content-Security-Policy", tt.path)
+		}
+	}
+}

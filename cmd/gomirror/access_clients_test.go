@@ -140,6 +140,7 @@ rules:
 	g, err := access.New(f, access.Config{
 		Auth: auth, Rules: func() *access.Rules { return rules }, Audit: slog.New(slog.NewJSONHandler(af, nil)),
 		AuthFailures: access.Rate{N: 1000, Per: time.Minute},
+		Errors:       map[string]access.ErrorWriter{"oci": oci.WriteError, "npm": npm.WriteError},
 		Classify: func(r *http.Request) access.Subject {
 			switch p := r.URL.Path; {
 			case strings.HasPrefix(p, "/npm/"):

@@ -93,6 +93,28 @@ var testSubjects = map[string]Subject{
 	"/corp.example.com/!lib/@v/list":       {Ecosystem: "go", Name: "corp.example.com/Lib", Private: true},
 }
 
+// testErrors stand for the ecosystems' own error writers, which the
+// server wires in.
+var testErrors = map[string]ErrorWriter{
+	"oci": func(w http.ResponseWriter, r *http.Request, code int, reason string) {
+		code2 := map[int]string{401: "UNAUTHORIZED", 429: "TOOMANYREQUESTS", 404: "NAME_UNKNOWN"}[code]
+		if code2 == "" {
+			code2 = "DENIED"
+		}
+		body, _ := json.Marshal(map[string]any{"errors": []map[string]any{{"code": code2, "message": reason, "detail": nil}}})
+		w.Header().Set("Docker-Distribution-API-Version", "registry/2.0")
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(code)
+		w.Write(append(body, '\n'))
+	},
+	"npm": func(w http.ResponseWriter, r *http.Request, code int, reason string) {
+		body, _ := json.Marshal(map[string]string{"error": reason})
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(code)
+		w.Write(append(body, '\n'))
+	},
+}
+
 func testClassifier(r *http.Request) Subject {
 	key := r.URL.EscapedPath()
 	if ns := r.URL.Query().Get("ns"); ns != "" {
@@ -143,7 +165,7 @@ func newGuardFixture(t *testing.T, edit func(*Config)) *guardFixture {
 		t.Fatal(err)
 	}
 	cfg := Config{
-		Classify: testClassifier, Auth: auth, Rules: func() *Rules { return rules },
+		Classify: testClassifier, Auth: auth, Rules: func() *Rules { return rules }, Errors: testErrors,
 		AuthFailures: Rate{N: 3, Per: time.Minute}, Audit: slog.New(slog.NewJSONHandler(f.audit, nil)), Now: f.clk.now,
 	}
 	if edit != nil {

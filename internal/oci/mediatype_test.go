@@ -4,6 +4,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -60,5 +62,18 @@ func TestManifestMediaTypes(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestWriteError(t *testing.T) {
+	for _, tt := range []struct {
+		code int
+		want string
+	}{{401, CodeUnauthorized}, {403, CodeDenied}, {404, CodeNameUnknown}, {400, CodeNameInvalid}, {429, CodeTooManyRequests}} {
+		w := httptest.NewRecorder()
+		WriteError(w, httptest.NewRequest("GET", "/v2/x/manifests/1", nil), tt.code, "some reason")
+		if w.Code != tt.code || !strings.Contains(w.Body.String(), `"code":"`+tt.want+`"`) || w.Header().Get("Docker-Distribution-API-Version") == "" {
+			t.Errorf("WriteError(%d): got %d %s, want the code %s in the spec's format", tt.code, w.Code, w.Body.String(), tt.want)
+		}
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/gomirror/gomirror/internal/goproxy"
 	"github.com/gomirror/gomirror/internal/metrics"
 	"github.com/gomirror/gomirror/internal/modglob"
+	"github.com/gomirror/gomirror/internal/npm"
 	"github.com/gomirror/gomirror/internal/oci"
 	"github.com/gomirror/gomirror/internal/pull"
 	"github.com/gomirror/gomirror/internal/tlsreload"
@@ -170,6 +171,8 @@ func (a *accessControl) wrap(rt *router, m *metrics.Metrics) http.Handler {
 		return rt
 	}
 	g.Classify = classifier(rt, a.cfg.Private)
+	// Each ecosystem answers in its own error format.
+	g.Errors = map[string]access.ErrorWriter{"oci": oci.WriteError, "npm": npm.WriteError}
 	guard, err := access.New(rt, g)
 	if err != nil {
 		panic(err) // Classify is set: cannot happen.

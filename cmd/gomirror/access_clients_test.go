@@ -23,6 +23,9 @@ import (
 	"time"
 
 	"github.com/gomirror/gomirror/internal/access"
+	"github.com/gomirror/gomirror/internal/npm"
+	"github.com/gomirror/gomirror/internal/oci"
+	"github.com/gomirror/gomirror/internal/pypi"
 	"github.com/gomirror/gomirror/internal/testca"
 )
 
@@ -137,15 +140,18 @@ rules:
 	g, err := access.New(f, access.Config{
 		Auth: auth, Rules: func() *access.Rules { return rules }, Audit: slog.New(slog.NewJSONHandler(af, nil)),
 		AuthFailures: access.Rate{N: 1000, Per: time.Minute},
+		Errors:       map[string]access.ErrorWriter{"oci": oci.WriteError, "npm": npm.WriteError},
 		Classify: func(r *http.Request) access.Subject {
 			switch p := r.URL.Path; {
 			case strings.HasPrefix(p, "/npm/"):
-				return access.Subject{Ecosystem: "npm", Name: access.NPMPackage(r.URL.EscapedPath())}
+				name, _ := npm.Subject(r)
+				return access.Subject{Ecosystem: "npm", Name: name}
 			case strings.HasPrefix(p, "/pypi/"):
-				return access.Subject{Ecosystem: "pypi", Name: access.PyPIProject(r.URL.EscapedPath())}
+				name, _ := pypi.Subject(r)
+				return access.Subject{Ecosystem: "pypi", Name: name}
 			case strings.HasPrefix(p, "/v2"):
-				name, probe := access.OCIRepository(r.URL, "docker.io")
-				return access.Subject{Ecosystem: "oci", Name: name, Probe: probe}
+				name, _ := oci.Subject(r, "docker.io")
+				return access.Subject{Ecosystem: "oci", Name: name, Probe: p == "/v2/" || p == "/v2"}
 			}
 			return access.Subject{Ecosystem: "other"}
 		},

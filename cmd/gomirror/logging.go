@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gomirror/gomirror/internal/config"
+	"github.com/gomirror/gomirror/internal/redact"
 )
 
 // logFlushInterval bounds how long a buffered log line waits.
@@ -23,7 +24,8 @@ func newLogger(w io.Writer, cfg config.Config) (*slog.Logger, func()) {
 	var level slog.Level
 	level.UnmarshalText([]byte(cfg.LogLevel)) // Validated by config.
 	bw := newBufferedWriter(w)
-	opts := &slog.HandlerOptions{Level: level}
+	// No credential of an upstream's URL reaches the log.
+	opts := &slog.HandlerOptions{Level: level, ReplaceAttr: redact.Attr}
 	var h slog.Handler
 	if cfg.LogFormat == "json" {
 		h = slog.NewJSONHandler(bw, opts)

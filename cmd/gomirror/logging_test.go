@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -56,5 +57,23 @@ func TestLoggerBuffersInfoAndFlushesWarnings(t *testing.T) {
 	flush()
 	if !strings.Contains(js.String(), `"msg":"boom"`) {
 		t.Errorf("json logger: got %q", js.String())
+	}
+}
+
+// TestLoggerRedactsCredentials checks that no upstream credential reaches
+// the log, in either format: the startup line names --upstream and
+// --sumdb, errors name the URLs they failed on.
+func TestLoggerRedactsCredentials(t *testing.T) {
+	for _, format := range []string{"text", "json"} {
+		var out lockedBuilder
+		cfg := config.Default(func(string) string { return "" })
+		cfg.LogFormat = format
+		log, flush := newLogger(&out, cfg)
+		log.Warn("serving", "upstream", "https://bot:s3cret@proxy.corp.example,direct", "sumdb", "sum.golang.org https://u:s3cret@sum.corp.example",
+			"err", errors.New("GET https://bot:s3cret@pypi.corp.example/simple/x/?token=s3cret: refused"))
+		flush()
+		if got := out.String(); strings.Contains(got, "s3cret") || !strings.Contains(got, "bot:xxxxx@proxy.corp.example") {
+			t.Errorf("%s log: got %q, want every credential redacted", format, got)
+		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gomirror/gomirror/internal/config"
+	"github.com/gomirror/gomirror/internal/redact"
 	"github.com/gomirror/gomirror/internal/server"
 )
 
@@ -43,7 +44,7 @@ the file.`,
 		if err != nil {
 			return fmt.Errorf("listen: %w", err)
 		}
-		log.Info("serving", "addr", ln.Addr().String(), "data", cfg.Data, "upstream", cfg.Upstream, "sumdb", cfg.SumDB)
+		log.Info("serving", "addr", ln.Addr().String(), "data", cfg.Data, "upstream", redact.String(cfg.Upstream), "sumdb", redact.String(cfg.SumDB))
 		return srv.Serve(ctx, ln)
 	}
 	return []*cobra.Command{cmd}

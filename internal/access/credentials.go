@@ -168,6 +168,14 @@ type Authenticator struct {
 
 	dummyOnce sync.Once
 	dummyPw   []byte // a bcrypt hash that unknown users are checked against
+
+	// compare is bcrypt.CompareHashAndPassword; tests count its calls.
+	compare func(hash, password []byte) error
+
+	// emptyMu guards empty, the hashes already checked against the empty
+	// password at load, so that a reload checks only new entries.
+	emptyMu sync.Mutex
+	empty   map[string]bool
 }
 
 type goodPassword struct {
@@ -205,20 +213,49 @@ func NewAuthenticator(cfg AuthenticatorConfig) (*Authenticator, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	a := &Authenticator{goodPw: map[[32]byte]goodPassword{}, now: cfg.Now}
+	a := &Authenticator{goodPw: map[[32]byte]goodPassword{}, now: cfg.Now, compare: bcrypt.CompareHashAndPassword, empty: map[string]bool{}}
 	rand.Read(a.key[:])
 	var err error
 	if cfg.Htpasswd != "" {
-		if a.users, err = newWatched(cfg.Htpasswd, "htpasswd file", ParseHtpasswd, cfg.Interval, cfg.Logger, cfg.Now); err != nil {
+		parse := func(data []byte) (Htpasswd, error) {
+			users, err := ParseHtpasswd(data)
+			if err != nil {
+				return nil, err
+			}
+			a.refuseEmpty(users, cfg.Htpasswd, cfg.Logger)
+			return users, nil
+		}
+		if a.users, err = newWatched(cfg.Htpasswd, "htpasswd file", parse, cfg.Interval, cfg.Logger, cfg.Now); err != nil {
 			return nil, err
 		}
+		a.users.revoke = func() Htpasswd { return Htpasswd{} }
 	}
 	if cfg.Tokens != "" {
 		if a.tokens, err = newWatched(cfg.Tokens, "tokens file", ParseTokens, cfg.Interval, cfg.Logger, cfg.Now); err != nil {
 			return nil, err
 		}
+		a.tokens.revoke = func() Tokens { return Tokens{} }
 	}
 	return a, nil
+}
+
+// refuseEmpty removes from users, and logs, every user whose hash is that
+// of the empty password: such an entry would let anyone in under that
+// name. Each hash is checked once in the process's life.
+func (a *Authenticator) refuseEmpty(users Htpasswd, file string, log *slog.Logger) {
+	a.emptyMu.Lock()
+	defer a.emptyMu.Unlock()
+	for user, hash := range users {
+		empty, seen := a.empty[string(hash)]
+		if !seen {
+			empty = a.compare(hash, nil) == nil
+			a.empty[string(hash)] = empty
+		}
+		if empty {
+			log.Warn("htpasswd: refusing a user whose password is empty", "file", file, "user", user)
+			delete(users, user)
+		}
+	}
 }
 
 // Check returns the user and groups of c, or ok false when c is wrong.
@@ -226,12 +263,20 @@ func NewAuthenticator(cfg AuthenticatorConfig) (*Authenticator, error) {
 // token, against the tokens file (pip and the go command send tokens
 // that way; the Basic user name is then not checked); a bearer token
 // against the tokens file.
+//
+// The token is looked up first, by its sha256: a token sent as a Basic
+// password (as `gomirror use --token-file` writes it to .netrc) costs what
+// a bearer token costs, not a bcrypt check. An empty password never
+// signs in.
 func (a *Authenticator) Check(c Credential) (user string, groups []string, method string, ok bool) {
-	if c.Scheme == "basic" && a.password(c.User, c.Secret) {
-		return c.User, nil, "password", true
+	if c.Secret == "" {
+		return "", nil, "", false
 	}
 	if t, ok := a.token(c.Secret); ok {
 		return t.User, t.Groups, "token", true
+	}
+	if c.Scheme == "basic" && a.password(c.User, c.Secret) {
+		return c.User, nil, "password", true
 	}
 	return "", nil, "", false
 }
@@ -257,10 +302,10 @@ func (a *Authenticator) password(user, pass string) bool {
 	if !known {
 		// As slow as a known user, so that timing does not tell which
 		// users exist.
-		bcrypt.CompareHashAndPassword(a.dummy(), []byte(pass))
+		a.compare(a.dummy(), []byte(pass))
 		return false
 	}
-	if bcrypt.CompareHashAndPassword(hash, []byte(pass)) != nil {
+	if a.compare(hash, []byte(pass)) != nil {
 		return false
 	}
 	a.mu.Lock()

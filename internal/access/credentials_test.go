@@ -226,3 +226,105 @@ func TestAuthenticator(t *testing.T) {
 		t.Errorf("a bad htpasswd file: got %v, want an error naming the line", err)
 	}
 }
+
+// TestTokenAsPasswordCostsNoBcrypt checks that a token sent as a Basic
+// password, as `gomirror use --token-file` writes it to .netrc, is
+// checked as cheaply as a bearer token: no bcrypt comparison.
+func TestTokenAsPasswordCostsNoBcrypt(t *testing.T) {
+	dir := t.TempDir()
+	pw, tk := filepath.Join(dir, "htpasswd"), filepath.Join(dir, "tokens")
+	mod := time.Now().Add(-time.Hour)
+	writeFile(t, pw, bcryptLine(t, "alice", "wonderland"), mod)
+	writeFile(t, tk, "ci "+HashToken("gm_ci")+"\n", mod)
+	a, err := NewAuthenticator(AuthenticatorConfig{Htpasswd: pw, Tokens: tk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var calls int
+	a.compare = func(hash, pass []byte) error { calls++; return bcrypt.CompareHashAndPassword(hash, pass) }
+	for _, c := range []Credential{{"basic", "ci", "gm_ci"}, {"basic", "alice", "gm_ci"}, {"basic", "x", "gm_ci"}, {"bearer", "", "gm_ci"}} {
+		for range 3 {
+			if user, _, _, ok := a.Check(c); !ok || user != "ci" {
+				t.Errorf("Check(%s %s): got %q, %v; want ci", c.Scheme, c.User, user, ok)
+			}
+		}
+	}
+	if calls != 0 {
+		t.Errorf("tokens sent as Basic passwords: got %d bcrypt comparisons, want 0", calls)
+	}
+	// A password is compared once, then remembered.
+	for range 3 {
+		a.Check(Credential{"basic", "alice", "wonderland"})
+	}
+	if calls != 1 {
+		t.Errorf("a password checked 3 times: got %d bcrypt comparisons, want 1", calls)
+	}
+}
+
+// TestRemovedFileRevokes checks that removing a tokens or htpasswd file
+// revokes every credential it held, and says so in the log.
+func TestRemovedFileRevokes(t *testing.T) {
+	dir := t.TempDir()
+	pw, tk := filepath.Join(dir, "htpasswd"), filepath.Join(dir, "tokens")
+	mod := time.Now().Add(-time.Hour)
+	writeFile(t, pw, bcryptLine(t, "alice", "wonderland"), mod)
+	writeFile(t, tk, "ci "+HashToken("gm_ci")+"\n", mod)
+	clk := newClock()
+	var logs bytes.Buffer
+	a, err := NewAuthenticator(AuthenticatorConfig{Htpasswd: pw, Tokens: tk, Interval: time.Second, Now: clk.now,
+		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	creds := []Credential{{"basic", "alice", "wonderland"}, {"bearer", "", "gm_ci"}, {"basic", "ci", "gm_ci"}}
+	for _, c := range creds {
+		if _, _, _, ok := a.Check(c); !ok {
+			t.Fatalf("Check(%s %s) before the removal: refused", c.Scheme, c.User)
+		}
+	}
+	os.Remove(pw)
+	os.Remove(tk)
+	clk.add(2 * time.Second)
+	for _, c := range creds {
+		if user, _, _, ok := a.Check(c); ok {
+			t.Errorf("Check(%s %s) after the files were removed: got %q, want refused", c.Scheme, c.User, user)
+		}
+	}
+	if got := strings.Count(logs.String(), "revoked"); got != 2 {
+		t.Errorf("log: got %d lines saying what was revoked, want 2:\n%s", got, logs.String())
+	}
+	// A file put back is read again.
+	writeFile(t, tk, "ci "+HashToken("gm_ci")+"\n", mod.Add(time.Minute))
+	clk.add(2 * time.Second)
+	if _, _, _, ok := a.Check(Credential{"bearer", "", "gm_ci"}); !ok {
+		t.Error("a token after its file was put back: refused")
+	}
+}
+
+// TestEmptyPasswordRefused checks that an htpasswd entry whose hash is
+// that of the empty password is refused at load, with a log line, and
+// that an empty password never signs in.
+func TestEmptyPasswordRefused(t *testing.T) {
+	dir := t.TempDir()
+	pw := filepath.Join(dir, "htpasswd")
+	writeFile(t, pw, bcryptLine(t, "alice", "wonderland")+bcryptLine(t, "eve", ""), time.Now().Add(-time.Hour))
+	var logs bytes.Buffer
+	a, err := NewAuthenticator(AuthenticatorConfig{Htpasswd: pw, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := a.Users(); len(got) != 1 || got[0] != "alice" {
+		t.Errorf("users: got %v, want [alice]", got)
+	}
+	if !strings.Contains(logs.String(), "password is empty") || !strings.Contains(logs.String(), "user=eve") {
+		t.Errorf("log: got %q, want a line naming eve", logs.String())
+	}
+	for _, c := range []Credential{{"basic", "eve", ""}, {"basic", "alice", ""}, {"bearer", "", ""}} {
+		if user, _, _, ok := a.Check(c); ok {
+			t.Errorf("Check(%s %q, empty password): got %q, want refused", c.Scheme, c.User, user)
+		}
+	}
+	if user, _, _, ok := a.Check(Credential{"basic", "alice", "wonderland"}); !ok || user != "alice" {
+		t.Errorf("alice: got %q, %v; want signed in", user, ok)
+	}
+}

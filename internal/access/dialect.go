@@ -1,9 +1,7 @@
 package access
 
 import (
-	"encoding/json"
 	"net/http"
-	"strconv"
 
 	"github.com/gomirror/gomirror/internal/pull"
 )
@@ -18,51 +16,23 @@ const Realm = "gomirror"
 // they do for distribution's htpasswd mode.
 const challenge = `Basic realm="` + Realm + `", charset="UTF-8"`
 
+// ErrorWriter answers a request with status code and a one-line reason in
+// an ecosystem's own error format, as that ecosystem's package writes it
+// (oci.WriteError, npm.WriteError). The guard has set any
+// WWW-Authenticate or Retry-After header before it is called.
+type ErrorWriter func(w http.ResponseWriter, r *http.Request, code int, reason string)
+
 // writeError answers code with a one-line reason in the error format of
-// the ecosystem's clients: the distribution spec's JSON errors for oci,
-// the registry's {"error": ...} for npm, plain text for everything else
+// the ecosystem's clients: the ecosystem's ErrorWriter, else plain text
 // (the GOPROXY protocol, PyPI, file mirrors). A 401 carries the challenge.
-func writeError(w http.ResponseWriter, r *http.Request, ecosystem string, code int, reason string) {
+func (g *Guard) writeError(w http.ResponseWriter, r *http.Request, ecosystem string, code int, reason string) {
 	reason = pull.OneLine(reason)
-	hdr := w.Header()
 	if code == http.StatusUnauthorized {
-		hdr.Set("WWW-Authenticate", challenge)
+		w.Header().Set("WWW-Authenticate", challenge)
 	}
-	switch ecosystem {
-	case "oci":
-		hdr.Set("Docker-Distribution-API-Version", "registry/2.0")
-		body, _ := json.Marshal(map[string]any{"errors": []map[string]any{{"code": ociCode(code), "message": reason, "detail": nil}}})
-		writeJSON(w, r, code, body)
-	case "npm":
-		body, _ := json.Marshal(map[string]string{"error": reason})
-		writeJSON(w, r, code, body)
-	default:
-		pull.WriteText(w, code, reason)
+	if write := g.cfg.Errors[ecosystem]; write != nil {
+		write(w, r, code, reason)
+		return
 	}
-}
-
-func writeJSON(w http.ResponseWriter, r *http.Request, code int, body []byte) {
-	hdr := w.Header()
-	hdr.Set("Content-Type", "application/json")
-	hdr.Set("Cache-Control", "no-store")
-	hdr.Set("X-Content-Type-Options", "nosniff")
-	hdr.Set("Content-Length", strconv.Itoa(len(body)+1))
-	w.WriteHeader(code)
-	if r.Method != http.MethodHead {
-		w.Write(append(body, '\n'))
-	}
-}
-
-// ociCode is the distribution spec's error code for a status.
-func ociCode(status int) string {
-	switch status {
-	case http.StatusUnauthorized:
-		return "UNAUTHORIZED"
-	case http.StatusTooManyRequests:
-		return "TOOMANYREQUESTS"
-	case http.StatusNotFound:
-		return "NAME_UNKNOWN"
-	default:
-		return "DENIED"
-	}
+	pull.WriteText(w, code, reason)
 }

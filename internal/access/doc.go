@@ -16,7 +16,9 @@
 // text for the GOPROXY protocol, PyPI and file mirrors, the distribution
 // spec's JSON errors for /v2/, the registry's JSON for npm. A new mirror
 // gets all of this by adding a route and, when its names matter to the
-// rules, a case in the server's classifier.
+// rules, exporting the parser of its own request paths, which the server
+// wires into its classifier: this package knows no ecosystem's URLs and
+// imports none.
 //
 // Credentials are only ever read from files, compared in constant time,
 // and never logged.

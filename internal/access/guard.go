@@ -73,6 +73,9 @@ type Config struct {
 	// FillsPerClient bounds the upstream fills each client may have under
 	// way at once, through [Guard.Admit]. Zero means no bound.
 	FillsPerClient int
+	// Errors writes the answers of each ecosystem (by its label) in its
+	// own error format; an ecosystem without one gets plain text.
+	Errors map[string]ErrorWriter
 	// Audit receives the audit events. Nil discards them.
 	Audit *slog.Logger
 	// Now returns the current time; nil means time.Now.
@@ -148,14 +151,14 @@ func (g *Guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s := g.cfg.Classify(r)
 	ops := s.Ecosystem == EcosystemOps || s.Ecosystem == EcosystemAdmin || s.Ecosystem == EcosystemHealth
 	if ops && g.cfg.OpsElsewhere {
-		writeError(w, r, "", http.StatusNotFound, "not found: the operations endpoints are on their own listener")
+		g.writeError(w, r, "", http.StatusNotFound, "not found: the operations endpoints are on their own listener")
 		return
 	}
 	id := &Identity{Addr: clientAddr(r)}
 	ctx := r.Context()
 	if hasQueryCredentials(r.URL) {
 		g.audit.request(ctx, EventQueryRefused, r, id, s)
-		writeError(w, r, s.Ecosystem, http.StatusBadRequest, "credentials in the URL query are refused: send them in the Authorization header")
+		g.writeError(w, r, s.Ecosystem, http.StatusBadRequest, "credentials in the URL query are refused: send them in the Authorization header")
 		return
 	}
 	sent := false
@@ -163,7 +166,7 @@ func (g *Guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if spent, wait := g.failures.empty("addr:" + id.Addr); spent {
 			g.audit.request(ctx, EventThrottled, r, id, s, slog.String("limit", "failed sign-ins"))
 			w.Header().Set("Retry-After", retryAfter(wait))
-			writeError(w, r, s.Ecosystem, http.StatusTooManyRequests, "too many failed sign-ins from "+id.Addr+"; try again later")
+			g.writeError(w, r, s.Ecosystem, http.StatusTooManyRequests, "too many failed sign-ins from "+id.Addr+"; try again later")
 			return
 		}
 		var c Credential
@@ -194,26 +197,26 @@ func (g *Guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if ok, wait := g.requests.take(id.key()); !ok {
 			g.audit.request(ctx, EventThrottled, r, id, s, slog.String("limit", "request rate"))
 			w.Header().Set("Retry-After", retryAfter(wait))
-			writeError(w, r, s.Ecosystem, http.StatusTooManyRequests, "too many requests; try again in "+retryAfter(wait)+"s")
+			g.writeError(w, r, s.Ecosystem, http.StatusTooManyRequests, "too many requests; try again in "+retryAfter(wait)+"s")
 			return
 		}
 	}
 	if s.Probe && !sent && g.cfg.Auth != nil {
-		writeError(w, r, s.Ecosystem, http.StatusUnauthorized, "authentication required")
+		g.writeError(w, r, s.Ecosystem, http.StatusUnauthorized, "authentication required")
 		return
 	}
 	if s.Ecosystem != EcosystemHealth && g.cfg.Rules != nil {
 		if s.Invalid {
-			writeError(w, r, s.Ecosystem, http.StatusBadRequest, "bad request: malformed path")
+			g.writeError(w, r, s.Ecosystem, http.StatusBadRequest, "bad request: malformed path")
 			return
 		}
 		d := g.cfg.Rules().Decide(id, s)
 		if !d.Allow {
 			g.audit.request(ctx, EventDenied, r, id, s, slog.Int("rule", d.Rule))
 			if id.Anonymous() && g.cfg.Auth != nil {
-				writeError(w, r, s.Ecosystem, http.StatusUnauthorized, "authentication required")
+				g.writeError(w, r, s.Ecosystem, http.StatusUnauthorized, "authentication required")
 			} else {
-				writeError(w, r, s.Ecosystem, http.StatusForbidden, "access denied")
+				g.writeError(w, r, s.Ecosystem, http.StatusForbidden, "access denied")
 			}
 			return
 		}
@@ -233,7 +236,7 @@ func (g *Guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (g *Guard) failed(w http.ResponseWriter, r *http.Request, id *Identity, s Subject, claimed, reason string) {
 	g.failures.take("addr:" + id.Addr)
 	g.audit.request(r.Context(), EventAuthFailed, r, id, s, slog.String("claimed_user", pull.OneLine(clip(claimed))), slog.String("reason", reason))
-	writeError(w, r, s.Ecosystem, http.StatusUnauthorized, "authentication failed")
+	g.writeError(w, r, s.Ecosystem, http.StatusUnauthorized, "authentication failed")
 }
 
 // fillRetry is the Retry-After of a refused fill: fills take seconds.

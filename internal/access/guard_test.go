@@ -64,26 +64,66 @@ func (a *auditLog) has(attrs map[string]any) bool {
 	return false
 }
 
-// testClassifier classifies paths like the server does for the tests'
-// made-up routes: /v2/ (oci), /npm/, /pypi/, /metrics, and Go modules
-// under / with private ones under corp.example.com.
+// testSubjects are the subjects of the tests' made-up routes, as the
+// ecosystems' own parsers name them (the server wires those parsers in;
+// this package knows none): /v2/ (oci), /npm/, /pypi/, /metrics, and Go
+// modules under / with private ones under corp.example.com. Any other
+// path is a malformed module path.
+var testSubjects = map[string]Subject{
+	"/healthz":                             {Ecosystem: EcosystemHealth},
+	"/metrics":                             {Ecosystem: EcosystemOps, Name: "metrics"},
+	"/v2":                                  {Ecosystem: "oci", Probe: true},
+	"/v2/":                                 {Ecosystem: "oci", Probe: true},
+	"/v2/GHCR.IO/corp/app/manifests/v1":    {Ecosystem: "oci", Name: "ghcr.io/corp/app"},
+	"/v2/ghcr.io/corp/app/manifests/v1":    {Ecosystem: "oci", Name: "ghcr.io/corp/app"},
+	"/v2/corp/app/manifests/v1?ns=GHCR.IO": {Ecosystem: "oci", Name: "ghcr.io/corp/app"},
+	"/v2/corp/app/manifests/v1?ns=ghcr.io": {Ecosystem: "oci", Name: "ghcr.io/corp/app"},
+	"/v2/alpine/manifests/latest":          {Ecosystem: "oci", Name: "docker.io/library/alpine"},
+	"/npm/":                                {Ecosystem: "npm"},
+	"/npm/%40corp%2fsecret":                {Ecosystem: "npm", Name: "@corp/secret"},
+	"/npm/@corp%2Fsecret":                  {Ecosystem: "npm", Name: "@corp/secret"},
+	"/npm/@corp/secret":                    {Ecosystem: "npm", Name: "@corp/secret"},
+	"/npm/left-pad":                        {Ecosystem: "npm", Name: "left-pad"},
+	"/pypi/":                               {Ecosystem: "pypi"},
+	"/pypi/simple/Corp_Secret/":            {Ecosystem: "pypi", Name: "corp-secret"},
+	"/pypi/simple/corp-secret/":            {Ecosystem: "pypi", Name: "corp-secret"},
+	"/golang.org/x/text/@v/list":           {Ecosystem: "go", Name: "golang.org/x/text"},
+	"/corp.example.com/lib/@v/list":        {Ecosystem: "go", Name: "corp.example.com/lib", Private: true},
+	"/corp.example.com/lib/@v/v1.0.0.zip":  {Ecosystem: "go", Name: "corp.example.com/lib", Private: true},
+	"/corp.example.com/!lib/@v/list":       {Ecosystem: "go", Name: "corp.example.com/Lib", Private: true},
+}
+
+// testErrors stand for the ecosystems' own error writers, which the
+// server wires in.
+var testErrors = map[string]ErrorWriter{
+	"oci": func(w http.ResponseWriter, r *http.Request, code int, reason string) {
+		code2 := map[int]string{401: "UNAUTHORIZED", 429: "TOOMANYREQUESTS", 404: "NAME_UNKNOWN"}[code]
+		if code2 == "" {
+			code2 = "DENIED"
+		}
+		body, _ := json.Marshal(map[string]any{"errors": []map[string]any{{"code": code2, "message": reason, "detail": nil}}})
+		w.Header().Set("Docker-Distribution-API-Version", "registry/2.0")
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(code)
+		w.Write(append(body, '\n'))
+	},
+	"npm": func(w http.ResponseWriter, r *http.Request, code int, reason string) {
+		body, _ := json.Marshal(map[string]string{"error": reason})
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(code)
+		w.Write(append(body, '\n'))
+	},
+}
+
 func testClassifier(r *http.Request) Subject {
-	p := r.URL.Path
-	switch {
-	case p == "/healthz":
-		return Subject{Ecosystem: EcosystemHealth}
-	case p == "/metrics":
-		return Subject{Ecosystem: EcosystemOps, Name: "metrics"}
-	case strings.HasPrefix(p, "/v2"):
-		name, probe := OCIRepository(r.URL, "docker.io")
-		return Subject{Ecosystem: "oci", Name: name, Probe: probe}
-	case strings.HasPrefix(p, "/npm/"):
-		return Subject{Ecosystem: "npm", Name: NPMPackage(r.URL.EscapedPath())}
-	case strings.HasPrefix(p, "/pypi/"):
-		return Subject{Ecosystem: "pypi", Name: PyPIProject(r.URL.EscapedPath())}
+	key := r.URL.EscapedPath()
+	if ns := r.URL.Query().Get("ns"); ns != "" {
+		key += "?ns=" + ns
 	}
-	mod, ok := GoModule(r.URL.EscapedPath())
-	return Subject{Ecosystem: "go", Name: mod, Invalid: !ok, Private: strings.HasPrefix(strings.ToLower(mod), "corp.example.com")}
+	if s, ok := testSubjects[key]; ok {
+		return s
+	}
+	return Subject{Ecosystem: "go", Invalid: true}
 }
 
 const guardRules = `
@@ -125,7 +165,7 @@ func newGuardFixture(t *testing.T, edit func(*Config)) *guardFixture {
 		t.Fatal(err)
 	}
 	cfg := Config{
-		Classify: testClassifier, Auth: auth, Rules: func() *Rules { return rules },
+		Classify: testClassifier, Auth: auth, Rules: func() *Rules { return rules }, Errors: testErrors,
 		AuthFailures: Rate{N: 3, Per: time.Minute}, Audit: slog.New(slog.NewJSONHandler(f.audit, nil)), Now: f.clk.now,
 	}
 	if edit != nil {

@@ -1,7 +1,9 @@
 package access
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"sync"
@@ -23,6 +25,11 @@ type watched[T any] struct {
 	interval time.Duration
 	log      *slog.Logger
 	now      func() time.Time
+
+	// revoke, when set, is the content in force once the file is
+	// removed: a removed credentials file revokes what it held. Nil
+	// keeps the last good copy.
+	revoke func() T
 
 	cur     atomic.Pointer[T]
 	mu      sync.Mutex // held while checking
@@ -86,7 +93,13 @@ func (w *watched[T]) reload() {
 	fi, err := os.Stat(w.file)
 	if err != nil {
 		if w.stat != (fileStat{}) {
-			w.log.Error("cannot read, keeping the last good copy", "file", w.file, "what", w.what, "err", err)
+			if w.revoke != nil && errors.Is(err, fs.ErrNotExist) {
+				v := w.revoke()
+				w.cur.Store(&v)
+				w.log.Warn("removed: every credential it held is revoked", "file", w.file, "what", w.what)
+			} else {
+				w.log.Error("cannot read, keeping the last good copy", "file", w.file, "what", w.what, "err", err)
+			}
 			w.stat = fileStat{}
 		}
 		return

@@ -2,6 +2,7 @@ package cargo
 
 import (
 	"fmt"
+	"net/http"
 	"net/url"
 	"strings"
 
@@ -135,16 +136,19 @@ func checkVersion(v string) error {
 	return nil
 }
 
-// Subject returns the crate that a request under Prefix names, lower-cased
-// (crate names are unique ignoring case), or "" for a path that names
-// none or that the mirror refuses. It reads the path exactly as the
-// handler does, for access rules.
-func Subject(escaped string) string {
+// Subject returns the crate that a request under Prefix names, for access
+// rules, lower-cased (crate names are unique ignoring case): "" for a path
+// that names none (config.json). ok is false for a path the handler
+// refuses. It reads the path exactly as the handler does.
+func Subject(r *http.Request) (name string, ok bool) { return subjectOf(r.URL.EscapedPath()) }
+
+// subjectOf is [Subject] of an escaped URL path.
+func subjectOf(escaped string) (name string, ok bool) {
 	req, err := parsePath(escaped)
 	if err != nil {
-		return ""
+		return "", false
 	}
-	return strings.ToLower(req.name)
+	return strings.ToLower(req.name), true
 }
 
 // Store names. Index files are metadata, kept whole; crates are

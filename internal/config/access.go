@@ -24,6 +24,15 @@ type AccessConfig struct {
 	AuthFailureLimit string // failed sign-ins allowed per client address, as N/s, N/m or N/h; empty means 10/m
 	RateLimit        string // requests allowed per client (user, or address when anonymous), as N/s, N/m or N/h; empty means no limit
 	FillsPerClient   string // upstream fills one client may have under way at once; empty or 0 means no bound
+
+	// PublicUpstreams declares upstreams reached with credentials public
+	// on purpose: their content is served like any other, without a rule
+	// naming it. Comma-separated ECOSYSTEM or ECOSYSTEM:WHAT entries:
+	// npm (every registry), npm:@scope, pypi (every index), pypi:HOST,
+	// oci (every registry), oci:HOST or oci:HOST/repository (a glob,
+	// matched as GOPRIVATE patterns are). Empty means none: everything
+	// fetched with credentials is private.
+	PublicUpstreams string
 }
 
 func (c *Config) accessSettings() []setting {
@@ -38,6 +47,7 @@ func (c *Config) accessSettings() []setting {
 		{name: "ops-listen", usage: "separate address for /metrics, /healthz, /readyz and /-/ (default: the main listener)", str: &a.OpsListen},
 		{name: "auth-failure-limit", usage: "failed sign-ins allowed per client address, as N/s, N/m or N/h; past it, 429 (default 10/m)", str: &a.AuthFailureLimit},
 		{name: "rate-limit", usage: "requests allowed per client (user, or address when anonymous), as N/s, N/m or N/h; past it, 429 (default: no limit)", str: &a.RateLimit},
+		{name: "public-upstreams", usage: "upstreams reached with credentials whose content anyone may read, comma-separated: npm, npm:@scope, pypi, pypi:HOST, oci, oci:HOST[/REPOSITORY] (default: none, such content is private)", str: &a.PublicUpstreams},
 		{name: "fills-per-client", usage: "upstream fills one client may have under way at once; past it, 429; 0 means no bound", str: &a.FillsPerClient},
 	}
 }
@@ -57,6 +67,18 @@ func (a *AccessConfig) validate() error {
 	for _, r := range []struct{ name, val string }{{"auth-failure-limit", a.AuthFailureLimit}, {"rate-limit", a.RateLimit}} {
 		if err := checkRate(r.val); err != nil {
 			return fmt.Errorf("%s: %w", r.name, err)
+		}
+	}
+	for e := range strings.SplitSeq(a.PublicUpstreams, ",") {
+		if e = strings.TrimSpace(e); e == "" {
+			continue
+		}
+		eco, what, _ := strings.Cut(e, ":")
+		switch {
+		case eco != "npm" && eco != "pypi" && eco != "oci":
+			return fmt.Errorf("public-upstreams: %q: want npm, pypi or oci, optionally with :WHAT", e)
+		case eco == "npm" && what != "" && (!strings.HasPrefix(what, "@") || strings.Contains(what, "/")):
+			return fmt.Errorf("public-upstreams: %q: want npm:@scope", e)
 		}
 	}
 	if n, err := strconv.Atoi(a.FillsPerClient); a.FillsPerClient != "" && (err != nil || n < 0) {

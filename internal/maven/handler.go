@@ -78,12 +78,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// Private reports whether the request path escaped names private content:
-// a file of a private group, or metadata that may be one's. It is false
-// for a path the handler refuses.
-func (h *Handler) Private(escaped string) bool {
-	req, err := parsePath(escaped)
-	return err == nil && h.private(req)
+// PrivateSubject reports whether name, a [Subject] ("groupId/artifactId"),
+// may name private content: its groupId, or the groupId and artifactId
+// read together as one group (as metadata paths can be read), falls in a
+// private group. It errs towards private: access control judges by it.
+func (h *Handler) PrivateSubject(name string) bool {
+	group, artifact, _ := strings.Cut(name, "/")
+	if h.inPrivateGroup(group) {
+		return true
+	}
+	return artifact != "" && h.inPrivateGroup(group+"."+artifact)
 }
 
 // private reports whether req's files come from the private repositories.
@@ -100,6 +104,12 @@ func (h *Handler) private(req *request) bool {
 	} else {
 		group, _ = req.coordinates()
 	}
+	return h.inPrivateGroup(group)
+}
+
+// inPrivateGroup reports whether group is one of the private groups or
+// below one.
+func (h *Handler) inPrivateGroup(group string) bool {
 	for _, g := range h.cfg.PrivateGroups {
 		if g == "*" || group == g || strings.HasPrefix(group, g+".") {
 			return true

@@ -224,8 +224,9 @@ func TestPrivateGroups(t *testing.T) {
 		{Prefix + jarPath, false},
 		{Prefix + "../x", false},
 	} {
-		if got := m.h.Private(tt.path); got != tt.want {
-			t.Errorf("Private(%q): got %v, want %v", tt.path, got, tt.want)
+		name, ok := subjectOf(tt.path)
+		if got := ok && m.h.PrivateSubject(name); got != tt.want {
+			t.Errorf("PrivateSubject of %q (%q): got %v, want %v", tt.path, name, got, tt.want)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package maven
 
 import (
 	"fmt"
+	"net/http"
 	"strings"
 
 	"github.com/gomirror/gomirror/internal/pull"
@@ -176,9 +177,12 @@ func trunc(s string) string {
 // as the handler reads it. The group's metadata (plugin prefixes, as in
 // org/apache/maven/plugins/maven-metadata.xml) reads as its parent group
 // and last element, the layout not telling a group from an artifact
-// there; [Handler.Private] reads every such path conservatively. ok is
+// there; [Handler.PrivateSubject] reads every such name conservatively. ok is
 // false for a path the handler refuses.
-func Subject(escaped string) (name string, ok bool) {
+func Subject(r *http.Request) (name string, ok bool) { return subjectOf(r.URL.EscapedPath()) }
+
+// subjectOf is [Subject] of an escaped URL path.
+func subjectOf(escaped string) (name string, ok bool) {
 	req, err := parsePath(escaped)
 	if err != nil {
 		return "", false

@@ -39,7 +39,7 @@ func TestParsePath(t *testing.T) {
 			if req.kind != tt.kind || req.path != tt.file || req.algorithm != tt.algorithm {
 				t.Errorf("got kind %d path %q algorithm %q, want %d %q %q", req.kind, req.path, req.algorithm, tt.kind, tt.file, tt.algorithm)
 			}
-			if s, ok := Subject(tt.path); !ok || s != tt.subject {
+			if s, ok := subjectOf(tt.path); !ok || s != tt.subject {
 				t.Errorf("Subject: got %q %v, want %q", s, ok, tt.subject)
 			}
 		})
@@ -78,7 +78,7 @@ func TestParsePathRefuses(t *testing.T) {
 			} else if !errors.Is(err, pull.ErrBadRequest) {
 				t.Errorf("got %v, want a bad request", err)
 			}
-			if s, ok := Subject(p); ok {
+			if s, ok := subjectOf(p); ok {
 				t.Errorf("Subject: got %q, want none", s)
 			}
 		})
@@ -117,7 +117,7 @@ func FuzzParsePath(f *testing.F) {
 		if !strings.HasPrefix(p, Prefix+req.path) {
 			t.Fatalf("parsePath(%q): path %q is not what was asked", p, req.path)
 		}
-		if s, ok := Subject(p); !ok || s == "" || strings.HasPrefix(s, "/") {
+		if s, ok := subjectOf(p); !ok || s == "" || strings.HasPrefix(s, "/") {
 			t.Fatalf("Subject(%q) = %q, %v", p, s, ok)
 		}
 		if req.kind == kindChecksum && digestLen[req.algorithm] == 0 {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gomirror/gomirror/internal/pull"
+	"github.com/gomirror/gomirror/internal/redact"
 )
 
 // DefaultUpstream is the public npm registry.
@@ -77,7 +78,12 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("npm: upstream: %w", err))
 		}
 	}
+	folded := map[string]bool{}
 	for scope, up := range c.Scopes {
+		if folded[strings.ToLower(scope)] {
+			errs = append(errs, fmt.Errorf("npm: scopes: %s is routed twice, in two cases", scope))
+		}
+		folded[strings.ToLower(scope)] = true
 		if !strings.HasPrefix(scope, "@") || strings.Contains(scope, "/") || checkPart(scope[1:]) != nil {
 			errs = append(errs, fmt.Errorf("npm: scopes: %q is not a scope like @company", scope))
 			continue
@@ -114,7 +120,7 @@ func checkRegistryURL(raw string) error {
 		return fmt.Errorf("invalid URL %q: want http(s)://host/...", raw)
 	}
 	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return fmt.Errorf("invalid URL %q: no query, fragment or user info allowed (tokens come from the environment)", raw)
+		return fmt.Errorf("invalid URL %q: no query, fragment or user info allowed (tokens come from the environment)", redact.String(raw))
 	}
 	return nil
 }
@@ -128,7 +134,7 @@ func (c *Config) withDefaults() Config {
 	scopes := make(map[string]Upstream, len(d.Scopes))
 	for k, v := range d.Scopes {
 		v.URL = withSlash(v.URL)
-		scopes[k] = v
+		scopes[strings.ToLower(k)] = v // Scopes are routed ignoring case.
 	}
 	d.Scopes = scopes
 	d.PublicURL = strings.TrimRight(d.PublicURL, "/")
@@ -191,6 +197,7 @@ func ParseScopes(spec string, getenv func(string) string) (map[string]Upstream, 
 		if err := checkRegistryURL(u); err != nil {
 			return nil, fmt.Errorf("npm scopes: %s: %w", scope, err)
 		}
+		scope = strings.ToLower(scope) // Routed ignoring case.
 		if _, dup := out[scope]; dup {
 			return nil, fmt.Errorf("npm scopes: %s is routed twice", scope)
 		}

@@ -101,6 +101,13 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	writeError(w, r, code, reason)
 }
 
+// WriteError answers r with status code and a one-line reason in the
+// registry's error format, {"error": reason}: for the answers that are
+// given before the handler sees a request, such as access control's.
+func WriteError(w http.ResponseWriter, r *http.Request, code int, reason string) {
+	writeError(w, r, code, reason)
+}
+
 // writeError writes the registry's error format.
 func writeError(w http.ResponseWriter, r *http.Request, code int, reason string) {
 	data, _ := json.Marshal(map[string]string{"error": reason}) // Strings only: cannot fail.

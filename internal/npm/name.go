@@ -77,13 +77,15 @@ func urlSafe(c byte) bool {
 	return strings.IndexByte("-_.!~*'()", c) >= 0
 }
 
-// scopeOf returns the "@scope" of a scoped name, or "".
+// scopeOf returns the "@scope" of a scoped name in lower case, or "".
+// Scopes are routed ignoring case, so that "@CORP/x" goes where "@corp/x"
+// goes and never to the public registry.
 func scopeOf(name string) string {
 	if !strings.HasPrefix(name, "@") {
 		return ""
 	}
 	scope, _, _ := strings.Cut(name, "/")
-	return scope
+	return strings.ToLower(scope)
 }
 
 // kind is what a request under /npm/ asks for.

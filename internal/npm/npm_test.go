@@ -535,6 +535,9 @@ func TestScopeRouting(t *testing.T) {
 		{"/npm/@corp/missing", 404},
 		{"/npm/@corp/leaky/-/leaky-1.0.0.tgz", 502},
 		{"/npm/public-pkg", 200},
+		// Scopes are routed ignoring case: never to the public registry.
+		{"/npm/@CORP/secret", 404},
+		{"/npm/@Corp%2Fother/-/other-1.0.0.tgz", 404},
 	}
 	for _, c := range checks {
 		resp, data := m.get(t, c.path)
@@ -547,7 +550,7 @@ func TestScopeRouting(t *testing.T) {
 	}
 	pub.mu.Lock()
 	for p := range pub.hits {
-		if strings.Contains(p, "corp") {
+		if strings.Contains(strings.ToLower(p), "corp") {
 			t.Errorf("the public registry was asked for %s", p)
 		}
 	}

@@ -143,3 +143,28 @@ func (e *Error) write(w http.ResponseWriter, r *http.Request) {
 		w.Write(body)
 	}
 }
+
+// WriteError answers r with status code and a one-line reason in the
+// distribution spec's error format, with the code that the status means
+// to container clients (UNAUTHORIZED, DENIED, NAME_UNKNOWN,
+// NAME_INVALID, TOOMANYREQUESTS, UNAVAILABLE): for the answers that are
+// given before the handler sees a request, such as access control's.
+func WriteError(w http.ResponseWriter, r *http.Request, code int, reason string) {
+	w.Header().Set("Docker-Distribution-API-Version", "registry/2.0")
+	var c string
+	switch code {
+	case http.StatusUnauthorized:
+		c = CodeUnauthorized
+	case http.StatusNotFound:
+		c = CodeNameUnknown
+	case http.StatusBadRequest:
+		c = CodeNameInvalid
+	case http.StatusTooManyRequests:
+		c = CodeTooManyRequests
+	case http.StatusServiceUnavailable:
+		c = CodeUnavailable
+	default:
+		c = CodeDenied
+	}
+	errorf(code, c, reason).write(w, r)
+}

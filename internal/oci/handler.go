@@ -37,6 +37,8 @@ type Handler struct {
 	maxManifest int64
 	maxTagsList int64
 	maxPageSize int
+
+	members known // membership records known to be stored (see member)
 }
 
 var _ http.Handler = (*Handler)(nil)
@@ -180,6 +182,9 @@ func (h *Handler) serveBlob(w http.ResponseWriter, r *http.Request, c *client, r
 			return c.blob(ctx, req.repo, req.digest)
 		},
 	}
+	if err := h.member(r.Context(), c, req, req.digest, kindBlob, ""); err != nil {
+		return err
+	}
 	w.Header().Set("Docker-Content-Digest", req.digest.String())
 	return h.cache.Serve(w, r, a)
 }
@@ -232,6 +237,9 @@ func readEntry(e *pull.Entry, limit int64) ([]byte, error) {
 
 // serveManifest serves a manifest named by digest.
 func (h *Handler) serveManifest(w http.ResponseWriter, r *http.Request, c *client, req *request) error {
+	if err := h.member(r.Context(), c, req, req.digest, kindManifest, ""); err != nil {
+		return err
+	}
 	e, err := h.cache.Open(r.Context(), h.manifestArtifact(c, req, req.digest, nil))
 	if err != nil {
 		return err
@@ -241,6 +249,7 @@ func (h *Handler) serveManifest(w http.ResponseWriter, r *http.Request, c *clien
 	if err != nil {
 		return err
 	}
+	h.memberChildren(r.Context(), c, req, req.digest, data)
 	writeManifest(w, r, data, mediaTypeOf(data, ""), req.digest, mod, pull.ImmutableCacheControl)
 	return nil
 }
@@ -249,7 +258,8 @@ func (h *Handler) serveManifest(w http.ResponseWriter, r *http.Request, c *clien
 func writeManifest(w http.ResponseWriter, r *http.Request, data []byte, mt types.MediaType, d digest, mod time.Time, cacheControl string) {
 	w.Header().Set("Docker-Content-Digest", d.String())
 	w.Header().Set("ETag", `"`+d.String()+`"`)
-	pull.ServeBytes(w, r, string(mt), data, mod, cacheControl)
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	pull.ServeBytes(w, r, string(safeMediaType(mt, data)), data, mod, cacheControl)
 }
 
 // serveTag serves the manifest a tag resolves to. The tag's descriptor is
@@ -292,13 +302,22 @@ func (h *Handler) serveTag(w http.ResponseWriter, r *http.Request, c *client, re
 	}
 	if r.Method == http.MethodHead {
 		hdr := w.Header()
-		hdr.Set("Content-Type", string(rec.MediaType))
+		mt := rec.MediaType
+		if !manifestTypes[mt] {
+			mt = types.OCIManifestSchema1 // What a GET would tell from the bytes cannot be known without them; a spec type is safe.
+		}
+		hdr.Set("Content-Type", string(mt))
+		hdr.Set("X-Content-Type-Options", "nosniff")
 		hdr.Set("Content-Length", contentLength(rec.Size))
 		hdr.Set("Docker-Content-Digest", d.String())
 		hdr.Set("ETag", `"`+d.String()+`"`)
 		hdr.Set("Cache-Control", cc)
 		w.WriteHeader(http.StatusOK)
 		return nil
+	}
+	// The tag is this repository's: what it resolves to is too.
+	if err := h.member(ctx, c, req, d, kindManifest, "tag "+req.tag); err != nil {
+		return err
 	}
 	me, err := h.cache.Open(ctx, h.manifestArtifact(c, req, d, nil))
 	if err != nil {
@@ -309,6 +328,7 @@ func (h *Handler) serveTag(w http.ResponseWriter, r *http.Request, c *client, re
 	if err != nil {
 		return err
 	}
+	h.memberChildren(ctx, c, req, d, data)
 	writeManifest(w, r, data, rec.MediaType, d, mod, cc)
 	return nil
 }

@@ -18,9 +18,12 @@ var manifestTypes = map[types.MediaType]bool{
 	types.DockerManifestSchema1Signed: true,
 }
 
-// mediaTypeOf returns the media type of a manifest: its own mediaType
-// field, else the type upstream served it with (header, may be empty),
-// else what its fields say it is.
+// mediaTypeOf returns the media type of a manifest, always one of
+// manifestTypes (the OCI and Docker specs' manifest types): its own
+// mediaType field, else the type upstream served it with (header, may be
+// empty), else what its fields say it is. Any other type, such as
+// text/html, is never served: the manifest's bytes are upstream's, and a
+// browser must not take them for a page of the mirror's origin.
 func mediaTypeOf(data []byte, header string) types.MediaType {
 	var m struct {
 		SchemaVersion int             `json:"schemaVersion"`
@@ -30,7 +33,7 @@ func mediaTypeOf(data []byte, header string) types.MediaType {
 		Signatures    json.RawMessage `json:"signatures"`
 	}
 	_ = json.Unmarshal(data, &m) // A digest-checked manifest is served as it is.
-	if m.MediaType != "" {
+	if manifestTypes[m.MediaType] {
 		return m.MediaType
 	}
 	if mt, _, err := mime.ParseMediaType(header); err == nil && manifestTypes[types.MediaType(mt)] {
@@ -51,3 +54,13 @@ func mediaTypeOf(data []byte, header string) types.MediaType {
 // tagRecord is what a tag resolves to, stored as the tag's metadata: an
 // OCI descriptor of the manifest.
 type tagRecord = v1.Descriptor
+
+// safeMediaType returns mt when it is a manifest type of the specs, else
+// the type data's fields say it is: a tag recorded before types were
+// checked is served safely too.
+func safeMediaType(mt types.MediaType, data []byte) types.MediaType {
+	if manifestTypes[mt] {
+		return mt
+	}
+	return mediaTypeOf(data, "")
+}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/gomirror/gomirror/internal/redact"
 	"github.com/gomirror/gomirror/internal/store"
 )
 
@@ -97,9 +98,10 @@ func Reason(err error) string {
 }
 
 // OneLine folds s onto one line of at most 1000 bytes, without control
-// characters.
+// characters, and with the credentials of any URL in it redacted: what it
+// returns may be shown to a client.
 func OneLine(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
+	s = strings.Join(strings.Fields(redact.String(s)), " ")
 	s = strings.Map(func(r rune) rune {
 		if r < ' ' || r == 0x7f {
 			return -1

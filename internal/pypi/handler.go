@@ -303,6 +303,11 @@ func (h *Handler) serveRendered(w http.ResponseWriter, r *http.Request, f format
 		tag = "v1html"
 	}
 	w.Header().Set("ETag", strings.TrimSuffix(pull.ETag(e.Size, e.ModTime), `"`)+"-"+tag+`"`)
+	if tag != "json" {
+		// Links only: no script, style or anything else runs on a page
+		// made of upstream's names.
+		w.Header().Set("Content-Security-Policy", "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+	}
 	pull.ServeBytes(w, r, f.contentType, data, e.ModTime, cc)
 }
 

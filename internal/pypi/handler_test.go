@@ -137,6 +137,9 @@ func TestProjectPage(t *testing.T) {
 			if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/html") {
 				t.Errorf("Content-Type: got %q, want text/html", ct)
 			}
+			if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") {
+				t.Errorf("Content-Security-Policy of an HTML page: got %q, want default-src 'none'", csp)
+			}
 			base, _ := url.Parse(m.srv.URL + "/pypi/simple/demo/")
 			p, dropped, err := parseHTMLPage(bytes.NewReader(body), "demo", base)
 			if err != nil || len(dropped) > 0 {

@@ -11,15 +11,13 @@ import (
 	"strconv"
 	"strings"
 
-	"golang.org/x/mod/module"
-
 	"github.com/gomirror/gomirror/internal/access"
-	"github.com/gomirror/gomirror/internal/cargo"
 	"github.com/gomirror/gomirror/internal/config"
-	"github.com/gomirror/gomirror/internal/golang"
 	"github.com/gomirror/gomirror/internal/goproxy"
-	"github.com/gomirror/gomirror/internal/maven"
 	"github.com/gomirror/gomirror/internal/metrics"
+	"github.com/gomirror/gomirror/internal/modglob"
+	"github.com/gomirror/gomirror/internal/npm"
+	"github.com/gomirror/gomirror/internal/oci"
 	"github.com/gomirror/gomirror/internal/pull"
 	"github.com/gomirror/gomirror/internal/tlsreload"
 )
@@ -38,11 +36,6 @@ type accessControl struct {
 	ops       http.Handler        // the operations listener's handler
 	opsServer *http.Server
 }
-
-// defaultOCIRegistry is the registry of /v2/ names that say none when the
-// configuration does not name one, for
-// the access rules.
-const defaultOCIRegistry = "docker.io"
 
 // setupAccess reads the access configuration and gives the core its
 // admission hook. Its errors name the setting.
@@ -167,13 +160,22 @@ func (a *accessControl) wrap(rt *router, m *metrics.Metrics) http.Handler {
 	}), a.log, m, rt)
 	g := a.guardCfg
 	ac := a.cfg.Access
+	if g.Rules == nil && rt.hasPrivate() && !loopbackOnly(a.cfg.Listen) {
+		// Content fetched with credentials is private: without rules
+		// that name it, no one reads it.
+		def := &access.Rules{Rules: []access.Rule{{Allow: ptr(true)}}}
+		g.Rules = func() *access.Rules { return def }
+		a.log.Warn("content fetched with credentials is served to no one: name who may read it in an access rules file, or declare its upstream public (--public-upstreams)")
+	}
 	a.log.Info("access control", "https", a.tls != nil, "htpasswd", ac.Htpasswd, "tokens", ac.Tokens, "rules", ac.Rules,
 		"open", g.Auth == nil && g.Rules == nil, "rate_limit", g.RequestRate.String(), "fills_per_client", g.FillsPerClient,
 		"ops_listen", ac.OpsListen)
 	if g.Auth == nil && g.Rules == nil && g.RequestRate.N == 0 && g.FillsPerClient == 0 && !g.OpsElsewhere {
 		return rt
 	}
-	g.Classify = classifier(rt, a.cfg.Private, a.cfg.OCI.DefaultRegistry)
+	g.Classify = classifier(rt, a.cfg.Private)
+	// Each ecosystem answers in its own error format.
+	g.Errors = map[string]access.ErrorWriter{"oci": oci.WriteError, "npm": npm.WriteError}
 	guard, err := access.New(rt, g)
 	if err != nil {
 		panic(err) // Classify is set: cannot happen.
@@ -184,14 +186,13 @@ func (a *accessControl) wrap(rt *router, m *metrics.Metrics) http.Handler {
 
 func isAdmin(p string) bool { return p == "/-" || strings.HasPrefix(p, "/-/") }
 
-// classifier names each request's ecosystem, as the router routes it, and
-// its subject, as that ecosystem's handler reads it. A new ecosystem whose
-// names matter to the rules adds a case here.
-func classifier(rt *router, private, ociDefault string) access.Classifier {
-	if ociDefault == "" {
-		ociDefault = defaultOCIRegistry
-	}
-	private = strings.ToLower(private)
+// classifier names each request's ecosystem, as the router routes it,
+// and its subject, as that ecosystem's own parser reads it (the route's
+// subject, goproxy.Subject for module paths), with the route's rule of
+// privacy; modules matching private (GOPRIVATE syntax) are private,
+// matched ignoring case. A new ecosystem whose names matter to the rules
+// gives its route a subject parser.
+func classifier(rt *router, private string) access.Classifier {
 	return func(r *http.Request) access.Subject {
 		p := r.URL.Path
 		switch {
@@ -203,38 +204,42 @@ func classifier(rt *router, private, ociDefault string) access.Classifier {
 			return access.Subject{Ecosystem: access.EcosystemAdmin, Name: strings.TrimPrefix(p, "/-/")}
 		}
 		s := access.Subject{Ecosystem: rt.ecosystem(r)}
-		if ro := rt.find(p); ro != nil && !strings.HasPrefix(r.URL.EscapedPath(), ro.prefix) && r.URL.EscapedPath()+"/" != ro.prefix {
+		ro := rt.find(p)
+		if ro != nil && !strings.HasPrefix(r.URL.EscapedPath(), ro.prefix) && r.URL.EscapedPath()+"/" != ro.prefix {
 			// The prefix itself came escaped ("/npm%2F..."): handlers
 			// read the escaped path, and would not agree on the name.
 			s.Invalid = true
 			return s
 		}
-		switch s.Ecosystem {
-		case goproxy.Ecosystem:
-			mod, ok := access.GoModule(r.URL.EscapedPath())
+		switch {
+		case ro == nil && s.Ecosystem == goproxy.Ecosystem:
+			mod, ok := goproxy.Subject(r)
 			s.Name, s.Invalid = mod, !ok
-			s.Private = ok && private != "" && module.MatchPrefixPatterns(private, strings.ToLower(mod))
-		case golang.Ecosystem:
-			s.Name = strings.TrimPrefix(p, golang.Prefix)
-		case "vuln":
-			s.Name = strings.TrimPrefix(p, "/vuln/")
-		case "oci":
-			s.Name, s.Probe = access.OCIRepository(r.URL, ociDefault)
-		case "pypi":
-			s.Name = access.PyPIProject(r.URL.EscapedPath())
-		case "npm":
-			s.Name = access.NPMPackage(r.URL.EscapedPath())
-		case maven.Ecosystem:
-			name, ok := maven.Subject(r.URL.EscapedPath())
-			s.Name, s.Invalid = name, !ok
-			if mh, isMaven := rt.find(p).handler.(*maven.Handler); isMaven {
-				s.Private = mh.Private(r.URL.EscapedPath())
-			}
-		case cargo.Ecosystem:
-			s.Name = cargo.Subject(r.URL.EscapedPath())
+			s.Private = ok && modglob.Match(private, mod)
+			return s
+		case ro == nil || ro.subject == nil:
+			return s
 		}
+		name, ok := ro.subject(r)
+		s.Name, s.Invalid = name, !ok
+		s.Private = ok && ro.private != nil && ro.private(name)
+		// The registry API's base endpoint, which clients call to check
+		// their credentials.
+		s.Probe = ok && ro.prefix == "/v2/" && (p == "/v2/" || p == "/v2")
 		return s
 	}
+}
+
+// trimPrefix is the subject parser of a file mirror: the file's path
+// below prefix.
+func trimPrefix(prefix string) func(r *http.Request) (string, bool) {
+	return func(r *http.Request) (string, bool) { return strings.TrimPrefix(r.URL.Path, prefix), true }
+}
+
+// ociSubject is the OCI mirror's subject parser, with its default
+// registry.
+func ociSubject(defaultRegistry string) func(r *http.Request) (string, bool) {
+	return func(r *http.Request) (string, bool) { return oci.Subject(r, defaultRegistry) }
 }
 
 // serve serves hs on ln, over TLS when a certificate is configured.

@@ -18,6 +18,9 @@ import (
 
 	"github.com/gomirror/gomirror/internal/access"
 	"github.com/gomirror/gomirror/internal/config"
+	"github.com/gomirror/gomirror/internal/npm"
+	"github.com/gomirror/gomirror/internal/oci"
+	"github.com/gomirror/gomirror/internal/pypi"
 	"github.com/gomirror/gomirror/internal/testca"
 )
 
@@ -295,13 +298,15 @@ func TestClassifier(t *testing.T) {
 	h := http.NotFoundHandler()
 	rt := &router{routes: []route{
 		{prefix: "/sumdb/", ecosystem: "sumdb", handler: h},
-		{prefix: "/golang/", ecosystem: "golang", handler: h},
-		{prefix: "/vuln/", ecosystem: "vuln", handler: h},
-		{prefix: "/v2/", ecosystem: "oci", handler: h},
-		{prefix: "/pypi/", ecosystem: "pypi", handler: h},
-		{prefix: "/npm/", ecosystem: "npm", handler: h},
+		{prefix: "/golang/", ecosystem: "golang", handler: h, subject: trimPrefix("/golang/")},
+		{prefix: "/vuln/", ecosystem: "vuln", handler: h, subject: trimPrefix("/vuln/")},
+		{prefix: "/v2/", ecosystem: "oci", handler: h, subject: ociSubject(""),
+			private: ociPrivate([]oci.Registry{{Host: "ghcr.io", Username: "u"}}, parsePublic("oci:ghcr.io/corp/public"))},
+		{prefix: "/pypi/", ecosystem: "pypi", handler: h, subject: pypi.Subject},
+		{prefix: "/npm/", ecosystem: "npm", handler: h, subject: npm.Subject,
+			private: npmPrivate(map[string]npm.Upstream{"@corp": {URL: "https://npm.corp/", Token: "t"}, "@open": {URL: "https://npm.open/"}}, npm.Upstream{}, parsePublic(""))},
 	}, goproxy: h, ops: h}
-	classify := classifier(rt, "corp.example.com,*.internal.example", "")
+	classify := classifier(rt, "corp.example.com,*.internal.example,github.com/corp")
 	tests := []struct {
 		path string
 		want access.Subject
@@ -319,9 +324,17 @@ func TestClassifier(t *testing.T) {
 		{"/vuln/ID/GO-2024-0001.json", access.Subject{Ecosystem: "vuln", Name: "ID/GO-2024-0001.json"}},
 		{"/v2/", access.Subject{Ecosystem: "oci", Probe: true}},
 		{"/v2/alpine/manifests/3", access.Subject{Ecosystem: "oci", Name: "docker.io/library/alpine"}},
-		{"/v2/ghcr.io/corp/app/blobs/sha256:00", access.Subject{Ecosystem: "oci", Name: "ghcr.io/corp/app"}},
+		{"/v2/ghcr.io/corp/app/blobs/sha256:" + strings.Repeat("0", 64), access.Subject{Ecosystem: "oci", Name: "ghcr.io/corp/app", Private: true}},
+		{"/v2/ghcr.io/corp/public/manifests/v1", access.Subject{Ecosystem: "oci", Name: "ghcr.io/corp/public"}},
+		{"/v2/quay.io/corp/app/manifests/v1", access.Subject{Ecosystem: "oci", Name: "quay.io/corp/app"}},
+		{"/v2/ghcr.io/Corp/app/manifests/v1", access.Subject{Ecosystem: "oci", Invalid: true}},
+		{"/github.com/!corp/x/@v/list", access.Subject{Ecosystem: "go", Name: "github.com/Corp/x", Private: true}},
 		{"/pypi/simple/Corp.Secret/", access.Subject{Ecosystem: "pypi", Name: "corp-secret"}},
-		{"/npm/@corp%2fsecret", access.Subject{Ecosystem: "npm", Name: "@corp/secret"}},
+		{"/npm/@corp%2fsecret", access.Subject{Ecosystem: "npm", Name: "@corp/secret", Private: true}},
+		{"/npm/@CORP/secret/-/secret-1.0.0.tgz", access.Subject{Ecosystem: "npm", Name: "@CORP/secret", Private: true}},
+		{"/npm/-/package/@Corp/secret/dist-tags", access.Subject{Ecosystem: "npm", Name: "@Corp/secret", Private: true}},
+		{"/npm/@open/x", access.Subject{Ecosystem: "npm", Name: "@open/x"}},
+		{"/npm/left-pad", access.Subject{Ecosystem: "npm", Name: "left-pad"}},
 		{"/npm%2F@corp/secret", access.Subject{Ecosystem: "npm", Invalid: true}},
 		{"/pypi%2fsimple/corp-secret/", access.Subject{Ecosystem: "pypi", Invalid: true}},
 		{"/v2", access.Subject{Ecosystem: "oci", Probe: true}},

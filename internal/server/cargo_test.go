@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/gomirror/gomirror/internal/access"
+	"github.com/gomirror/gomirror/internal/cargo"
 	"github.com/gomirror/gomirror/internal/config"
 )
 
@@ -60,8 +61,8 @@ func TestCargoThroughServer(t *testing.T) {
 
 func TestCargoClassifier(t *testing.T) {
 	h := http.NotFoundHandler()
-	rt := &router{routes: []route{{prefix: "/cargo/", ecosystem: "cargo", handler: h}}, goproxy: h, ops: h}
-	classify := classifier(rt, "", "")
+	rt := &router{routes: []route{{prefix: "/cargo/", ecosystem: "cargo", handler: h, subject: cargo.Subject}}, goproxy: h, ops: h}
+	classify := classifier(rt, "")
 	for _, tt := range []struct {
 		path string
 		want access.Subject
@@ -69,7 +70,7 @@ func TestCargoClassifier(t *testing.T) {
 		{"/cargo/index/se/rd/Serde", access.Subject{Ecosystem: "cargo", Name: "serde"}},
 		{"/cargo/api/v1/crates/Serde/1.0.0/download", access.Subject{Ecosystem: "cargo", Name: "serde"}},
 		{"/cargo/index/config.json", access.Subject{Ecosystem: "cargo"}},
-		{"/cargo/index/se/re/serde", access.Subject{Ecosystem: "cargo"}},
+		{"/cargo/index/se/re/serde", access.Subject{Ecosystem: "cargo", Invalid: true}},
 		{"/cargo%2Findex/se/rd/serde", access.Subject{Ecosystem: "cargo", Invalid: true}},
 	} {
 		r, err := http.NewRequest("GET", "http://mirror"+tt.path, nil)

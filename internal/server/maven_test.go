@@ -77,8 +77,9 @@ func TestMavenClassifier(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := http.NotFoundHandler()
-	rt := &router{routes: []route{{prefix: maven.Prefix, ecosystem: maven.Ecosystem, handler: mh}}, goproxy: h, ops: h}
-	classify := classifier(rt, "", "")
+	rt := &router{routes: []route{{prefix: maven.Prefix, ecosystem: maven.Ecosystem, handler: mh,
+		subject: maven.Subject, private: mh.PrivateSubject}}, goproxy: h, ops: h}
+	classify := classifier(rt, "")
 	for _, tt := range []struct {
 		path string
 		want access.Subject

@@ -15,18 +15,19 @@ import (
 // newNPM builds the npm mirror. Tokens come from the environment or files
 // it names: GOMIRROR_NPM_UPSTREAM_TOKEN or GOMIRROR_NPM_UPSTREAM_TOKEN_FILE
 // for the upstream, and per routed scope as npm.ParseScopes reads them.
-func newNPM(cfg config.Config, cache *pull.Cache, client *http.Client, log *slog.Logger, getenv func(string) string) (*npm.Handler, error) {
+// It also returns the mirror's rule of privacy (see npmPrivate).
+func newNPM(cfg config.Config, cache *pull.Cache, client *http.Client, log *slog.Logger, getenv func(string) string) (*npm.Handler, func(string) bool, error) {
 	token := getenv("GOMIRROR_NPM_UPSTREAM_TOKEN")
 	if f := getenv("GOMIRROR_NPM_UPSTREAM_TOKEN_FILE"); f != "" && token == "" {
 		data, err := os.ReadFile(f)
 		if err != nil {
-			return nil, fmt.Errorf("GOMIRROR_NPM_UPSTREAM_TOKEN_FILE: %w", err)
+			return nil, nil, fmt.Errorf("GOMIRROR_NPM_UPSTREAM_TOKEN_FILE: %w", err)
 		}
 		token = strings.TrimSpace(string(data))
 	}
 	scopes, err := npm.ParseScopes(cfg.NPM.Scopes, getenv)
 	if err != nil {
-		return nil, fmt.Errorf("npm-scopes: %w", err)
+		return nil, nil, fmt.Errorf("npm-scopes: %w", err)
 	}
 	h, err := npm.New(npm.Config{
 		Cache:     cache,
@@ -38,7 +39,8 @@ func newNPM(cfg config.Config, cache *pull.Cache, client *http.Client, log *slog
 		Logger:    log,
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return h, nil
+	up := npm.Upstream{URL: cfg.NPM.Upstream, Token: token}
+	return h, npmPrivate(scopes, up, parsePublic(cfg.Access.PublicUpstreams)), nil
 }

@@ -13,7 +13,8 @@ import (
 
 // newOCI builds the OCI registry mirror. Credentials for the upstream
 // registries come from the Docker config file that --oci-auth-file names.
-func newOCI(cfg config.Config, cache *pull.Cache, client *http.Client, log *slog.Logger) (*oci.Handler, error) {
+// It also returns the mirror's rule of privacy (see ociPrivate).
+func newOCI(cfg config.Config, cache *pull.Cache, client *http.Client, log *slog.Logger) (*oci.Handler, func(string) bool, error) {
 	ocfg := oci.Config{
 		Cache:           cache,
 		DefaultRegistry: cfg.OCI.DefaultRegistry,
@@ -28,17 +29,17 @@ func newOCI(cfg config.Config, cache *pull.Cache, client *http.Client, log *slog
 	if cfg.OCI.AuthFile != "" {
 		data, err := os.ReadFile(cfg.OCI.AuthFile)
 		if err != nil {
-			return nil, fmt.Errorf("oci-auth-file: %w", err)
+			return nil, nil, fmt.Errorf("oci-auth-file: %w", err)
 		}
 		creds, err := oci.ParseDockerConfig(data)
 		if err != nil {
-			return nil, fmt.Errorf("oci-auth-file: %s: %w", cfg.OCI.AuthFile, err)
+			return nil, nil, fmt.Errorf("oci-auth-file: %s: %w", cfg.OCI.AuthFile, err)
 		}
 		ocfg.ApplyCredentials(creds)
 	}
 	h, err := oci.New(ocfg)
 	if err != nil {
-		return nil, fmt.Errorf("oci: %w", err)
+		return nil, nil, fmt.Errorf("oci: %w", err)
 	}
-	return h, nil
+	return h, ociPrivate(ocfg.Registries, parsePublic(cfg.Access.PublicUpstreams)), nil
 }

@@ -19,6 +19,15 @@ type route struct {
 	// anyMethod hands every method to the handler, whose protocol has its
 	// own answer to a push or a delete.
 	anyMethod bool
+	// subject is the ecosystem's parser of its request paths, which
+	// names the subject access control judges (name "" for none, ok
+	// false for a path the handler refuses); nil means its requests name
+	// none.
+	subject func(r *http.Request) (name string, ok bool)
+	// private reports whether a subject is fetched with credentials,
+	// and so served only to those a rule naming it allows; nil means
+	// nothing is.
+	private func(name string) bool
 }
 
 // router dispatches a request by its path: the operations endpoints, then
@@ -31,6 +40,16 @@ type router struct {
 	ops     http.Handler
 	station *stationParts // nil in tests that build no station
 	goproxy http.Handler
+}
+
+// hasPrivate reports whether some route serves private content.
+func (rt *router) hasPrivate() bool {
+	for _, r := range rt.routes {
+		if r.private != nil {
+			return true
+		}
+	}
+	return false
 }
 
 func isOps(p string) bool {

@@ -31,6 +31,7 @@ import (
 	"github.com/gomirror/gomirror/internal/jobs"
 	"github.com/gomirror/gomirror/internal/maven"
 	"github.com/gomirror/gomirror/internal/metrics"
+	"github.com/gomirror/gomirror/internal/npm"
 	"github.com/gomirror/gomirror/internal/policy"
 	"github.com/gomirror/gomirror/internal/pull"
 	"github.com/gomirror/gomirror/internal/pypi"
@@ -223,7 +224,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, env []string)
 			s.Close()
 			return nil, err
 		}
-		rt.routes = append(rt.routes, route{prefix: golang.Prefix, ecosystem: golang.Ecosystem, handler: gh})
+		rt.routes = append(rt.routes, route{prefix: golang.Prefix, ecosystem: golang.Ecosystem, handler: gh, subject: trimPrefix(golang.Prefix)})
 	}
 	if cfg.PyPI.Enabled {
 		ph, err := pypi.New(pypi.Config{
@@ -234,25 +235,28 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, env []string)
 			s.Close()
 			return nil, fmt.Errorf("pypi: %w", err)
 		}
-		rt.routes = append(rt.routes, route{prefix: pypi.Prefix, ecosystem: "pypi", handler: ph})
+		rt.routes = append(rt.routes, route{prefix: pypi.Prefix, ecosystem: "pypi", handler: ph,
+			subject: pypi.Subject, private: pypiPrivate(cfg.PyPI.IndexList(), parsePublic(cfg.Access.PublicUpstreams))})
 	}
 	if cfg.OCI.Enabled {
-		oh, err := newOCI(cfg, cache, client, log)
+		oh, private, err := newOCI(cfg, cache, client, log)
 		if err != nil {
 			s.Close()
 			return nil, err
 		}
-		rt.routes = append(rt.routes, route{prefix: "/v2/", ecosystem: "oci", handler: oh, anyMethod: true})
+		rt.routes = append(rt.routes, route{prefix: "/v2/", ecosystem: "oci", handler: oh, anyMethod: true,
+			subject: ociSubject(cfg.OCI.DefaultRegistry), private: private})
 	}
 	if cfg.NPM.Enabled {
-		nh, err := newNPM(cfg, cache, client, log, envLookup(env))
+		nh, private, err := newNPM(cfg, cache, client, log, envLookup(env))
 		if err != nil {
 			s.Close()
 			return nil, err
 		}
 		// npm audit posts its bulk advisory requests; the handler passes
 		// them through and answers every other POST itself.
-		rt.routes = append(rt.routes, route{prefix: "/npm/", ecosystem: "npm", handler: nh, methods: []string{http.MethodPost}})
+		rt.routes = append(rt.routes, route{prefix: "/npm/", ecosystem: "npm", handler: nh, methods: []string{http.MethodPost},
+			subject: npm.Subject, private: private})
 	}
 	if cfg.Maven.Enabled {
 		mh, err := newMaven(cfg, cache, httpUp, log, envLookup(env))
@@ -260,7 +264,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, env []string)
 			s.Close()
 			return nil, err
 		}
-		rt.routes = append(rt.routes, route{prefix: maven.Prefix, ecosystem: maven.Ecosystem, handler: mh})
+		var private func(string) bool
+		if cfg.Maven.PrivateGroups != "" {
+			private = mh.PrivateSubject
+		}
+		rt.routes = append(rt.routes, route{prefix: maven.Prefix, ecosystem: maven.Ecosystem, handler: mh,
+			subject: maven.Subject, private: private})
 	}
 	if cfg.Cargo.Enabled {
 		ch, err := newCargo(cfg, cache, httpUp, log)
@@ -268,7 +277,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, env []string)
 			s.Close()
 			return nil, err
 		}
-		rt.routes = append(rt.routes, route{prefix: cargo.Prefix, ecosystem: cargo.Ecosystem, handler: ch})
+		rt.routes = append(rt.routes, route{prefix: cargo.Prefix, ecosystem: cargo.Ecosystem, handler: ch, subject: cargo.Subject})
 	}
 	var vulns policy.Vulns
 	if cfg.Vuln.Enabled {
@@ -279,7 +288,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, env []string)
 		}
 		s.vuln = vh
 		vulns = vh.DB()
-		rt.routes = append(rt.routes, route{prefix: vuln.Prefix, ecosystem: vuln.Ecosystem, handler: vh})
+		rt.routes = append(rt.routes, route{prefix: vuln.Prefix, ecosystem: vuln.Ecosystem, handler: vh, subject: trimPrefix(vuln.Prefix)})
 	}
 	if len(cfg.Policy.Deny) > 0 || cfg.Policy.DenyVulnerable {
 		eco := policy.Ecosystem{Versioning: policy.Semver{}}

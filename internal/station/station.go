@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/gomirror/gomirror/internal/jobs"
+	"github.com/gomirror/gomirror/internal/redact"
 )
 
 // State sums up a mirror's sync jobs.
@@ -139,6 +140,9 @@ func (i Info) withDefaults() Info {
 	set(&i.Description, k.Description)
 	set(&i.Path, k.Path)
 	set(&i.Upstream, k.Upstream)
+	// Pages and feeds are public: no credential of an upstream's URL
+	// reaches them.
+	i.Upstream = redact.String(i.Upstream)
 	set(&i.CName, k.CName)
 	return i
 }

@@ -115,6 +115,11 @@ func (s *SumDB) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
+	if mod, _, _ := strings.Cut(strings.TrimPrefix(req.remote, "/lookup/"), "@"); req.kind == "lookup" && s.skip(mod) {
+		// A private module's name never leaves the mirror.
+		http.Error(w, "not found: private modules are not looked up", http.StatusNotFound)
+		return
+	}
 	switch req.kind {
 	case "supported":
 		w.WriteHeader(http.StatusOK)

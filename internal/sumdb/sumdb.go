@@ -14,11 +14,11 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/mod/module"
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/gomirror/gomirror/internal/metrics"
+	"github.com/gomirror/gomirror/internal/modglob"
 	"github.com/gomirror/gomirror/internal/store"
 )
 
@@ -231,7 +231,7 @@ func (s *SumDB) skip(path string) bool {
 		// Toolchains are always checked, as the go command does.
 		return false
 	}
-	return module.MatchPrefixPatterns(s.private, path) || module.MatchPrefixPatterns(s.nosumdb, path)
+	return modglob.Match(s.private, path) || modglob.Match(s.nosumdb, path)
 }
 
 // dbBase returns the URL the database is reached at, finding it as the go

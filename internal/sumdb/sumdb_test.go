@@ -61,7 +61,7 @@ func (b *logBuffer) String() string {
 func (w *world) config(t *testing.T, latestTTL time.Duration) sumdb.Config {
 	return sumdb.Config{
 		GOSUMDB:   w.db.Key + " " + w.db.URL,
-		Private:   "corp.example.com",
+		Private:   "corp.example.com,example.com/CORP",
 		NoSumDB:   "nosum.example.com/*",
 		Store:     w.store,
 		StateDir:  w.stateDir,
@@ -448,5 +448,24 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		if err != nil || s.Name() != "sum.golang.org" {
 			t.Errorf("GOSUMDB=%q: got %v, %v; want database sum.golang.org", gosumdb, s, err)
 		}
+	}
+}
+
+// TestProxyRefusesPrivateLookups checks that a lookup of a private module
+// through the checksum database proxy, in any case, answers 404 and
+// forwards nothing: its name never leaves the mirror.
+func TestProxyRefusesPrivateLookups(t *testing.T) {
+	w := newWorld(t, time.Hour)
+	for _, path := range []string{"corp.example.com/secret@v1.0.0", "corp.example.com/!secret@v1.0.0", "example.com/corp/x@v1.0.0", "example.com/!corp/x@v1.0.0", "nosum.example.com/a@v1.0.0"} {
+		resp, body := w.get(t, "/sumdb/"+dbName+"/lookup/"+path)
+		if resp.StatusCode != http.StatusNotFound {
+			t.Errorf("lookup/%s: got %d %q, want 404", path, resp.StatusCode, body)
+		}
+	}
+	if got := w.db.Requests(); got != 0 {
+		t.Errorf("got %d requests to the database, want 0", got)
+	}
+	if resp, body := w.get(t, "/sumdb/"+dbName+"/lookup/example.com/good@v1.0.0"); resp.StatusCode != http.StatusOK {
+		t.Errorf("lookup of a public module: got %d %q, want 200", resp.StatusCode, body)
 	}
 }

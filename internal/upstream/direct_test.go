@@ -213,6 +213,18 @@ func TestDirectPrivate(t *testing.T) {
 	if got := p.requests(); got != 0 {
 		t.Errorf("proxy: got %d requests for a private module, want 0", got)
 	}
+	// Private patterns are matched ignoring case, as access control
+	// matches them: a module path in another case never reaches a proxy.
+	u2 := newTest(t, Config{Proxy: p.URL + ",off", WorkDir: t.TempDir(), Env: env, Private: "Example.com/TEAM"})
+	if body, err := u2.Fetch(t.Context(), directModule+"/@v/list"); err == nil {
+		body.Close()
+	}
+	if body, err := u.Fetch(t.Context(), "example.com/!t!e!a!m/x/@v/list"); err == nil {
+		body.Close()
+	}
+	if got := p.requests(); got != 0 {
+		t.Errorf("proxy: got %d requests for a private module given in another case, want 0", got)
+	}
 
 	body, err = u.Fetch(t.Context(), "example.com/public/@v/v1.0.0.mod")
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/gomirror/gomirror/internal/modglob"
 	"github.com/gomirror/gomirror/internal/proxypath"
 	"io"
 	"io/fs"
@@ -13,8 +14,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"golang.org/x/mod/module"
 
 	"github.com/gomirror/gomirror/internal/metrics"
 )
@@ -41,9 +40,9 @@ type Config struct {
 	// (https://user:password@host); errors never show the password.
 	Proxy string
 	// Private is a comma-separated list of module path glob patterns
-	// (GOPRIVATE/GONOPROXY syntax, see module.MatchPrefixPatterns). Matching
-	// modules are fetched only directly, never from a proxy, whatever
-	// Proxy says.
+	// (GOPRIVATE/GONOPROXY syntax, see module.MatchPrefixPatterns), matched
+	// ignoring case (see modglob.Match). Matching modules are fetched only
+	// directly, never from a proxy, whatever Proxy says.
 	Private string
 	// Client sends requests to proxies. Nil means a pooled client that
 	// attempts HTTP/2 and keeps many idle connections per host.
@@ -277,7 +276,7 @@ const (
 // the most helpful error.
 func (u *Upstream) walk(ctx context.Context, req proxypath.Name) (io.ReadCloser, error) {
 	chain := u.chain
-	if u.private != "" && module.MatchPrefixPatterns(u.private, req.Path) {
+	if modglob.Match(u.private, req.Path) {
 		chain = []entry{{kind: entryDirect}}
 	}
 	var best error

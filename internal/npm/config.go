@@ -59,8 +59,14 @@ type Config struct {
 	// MemoSize bounds the bytes of rendered packuments kept in memory.
 	// Zero means 64 MiB; negative turns the memo off.
 	MemoSize int64
-	// Client makes upstream requests. Nil means a client with the default
-	// transport.
+	// HTTP gives the settings of upstream requests: client, bounds,
+	// retries and the allow-list of other hosts that tarball URLs and
+	// redirects may name. The mirror fetches from each registry's host
+	// with that registry's token. Nil means a zero pull.HTTPUpstream with
+	// Client.
+	HTTP *pull.HTTPUpstream
+	// Client makes upstream requests when HTTP is nil. Nil means
+	// http.DefaultClient.
 	Client *http.Client
 	// Logger receives request failures. Nil discards them.
 	Logger *slog.Logger
@@ -150,8 +156,8 @@ func (c *Config) withDefaults() Config {
 	if d.MemoSize == 0 {
 		d.MemoSize = 64 << 20
 	}
-	if d.Client == nil {
-		d.Client = &http.Client{}
+	if d.HTTP == nil {
+		d.HTTP = &pull.HTTPUpstream{Client: d.Client}
 	}
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)

@@ -15,6 +15,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gomirror/gomirror/internal/pull"
@@ -33,6 +34,9 @@ type Handler struct {
 	cache *pull.Cache
 	log   *slog.Logger
 	memo  *memo
+
+	clientsOnce sync.Once
+	clients     map[string]*pull.HTTPUpstream // by registry URL and token
 }
 
 // New returns a Handler for cfg, or an error naming the first invalid

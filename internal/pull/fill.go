@@ -266,8 +266,11 @@ func (c *Cache) download(ctx context.Context, a *Artifact, body io.Reader, f *fl
 	case a.Want != nil && a.Want.Size >= 0 && n != a.Want.Size:
 		err = c.refuse(ctx, a, fmt.Errorf("%s: upstream sent %d bytes, want %d from %s", a.Name, n, a.Want.Size, a.Want.Source))
 	case a.Want != nil && !bytes.Equal(h.Sum(nil), a.Want.Sum):
-		err = c.refuse(ctx, a, fmt.Errorf("%s: %s mismatch: upstream sent %s, want %s from %s",
-			a.Name, a.Want.Algorithm, hex.EncodeToString(h.Sum(nil)), hex.EncodeToString(a.Want.Sum), a.Want.Source))
+		// The digest of what was sent is not shown: for a URL that an
+		// upstream's content named, it would tell that content's author
+		// what the mirror can reach.
+		err = c.refuse(ctx, a, fmt.Errorf("%s: %s mismatch: what upstream sent does not have the %s %s from %s",
+			a.Name, a.Want.Algorithm, a.Want.Algorithm, hex.EncodeToString(a.Want.Sum), a.Want.Source))
 	}
 	if err != nil {
 		if f != nil {

@@ -71,6 +71,21 @@ type HTTPUpstream struct {
 	guard  *guard
 }
 
+// For returns an HTTPUpstream with u's client, bounds, retries,
+// allow-list, user agent and logger, that guards hosts (see Hosts) and
+// adds credentials with auth (nil: none). A nil u gives one with the
+// zero value's settings. Mirrors call it once for each upstream they are
+// configured with.
+func (u *HTTPUpstream) For(hosts []string, auth func(http.RoundTripper) http.RoundTripper) *HTTPUpstream {
+	if u == nil {
+		u = &HTTPUpstream{}
+	}
+	return &HTTPUpstream{
+		Client: u.Client, HeaderTimeout: u.HeaderTimeout, IdleTimeout: u.IdleTimeout, Retries: u.Retries,
+		Hosts: hosts, Allow: u.Allow, Auth: auth, UserAgent: u.UserAgent, Logger: u.Logger, baseDelay: u.baseDelay,
+	}
+}
+
 // init builds the client that requests go through.
 func (u *HTTPUpstream) init() {
 	u.once.Do(func() {

@@ -443,7 +443,8 @@ func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, rest string)
 				return fmt.Errorf("%w: reading the download of %s: %w", pull.ErrUpstream, ref.filename, err)
 			}
 			if got := hex.EncodeToString(hash.Sum(nil)); got != want {
-				return fmt.Errorf("%s: sha256 mismatch: upstream sent %s, want %s from the project page", ref.filename, got, want)
+				// Not the digest of what came: see pull's mismatch.
+				return fmt.Errorf("%s: sha256 mismatch: what upstream sent does not have the sha256 %s from the project page", ref.filename, want)
 			}
 			return nil
 		}

@@ -51,8 +51,14 @@ type Config struct {
 	// memory, so that a popular page is not decoded and rendered on every
 	// request. Zero means 64 MiB.
 	RenderCacheSize int64
-	// Client fetches from upstream. Nil means a client with the default
-	// transport's proxy settings and a 30 second wait for response headers.
+	// HTTP gives the settings of upstream requests: client, bounds,
+	// retries and the allow-list of other hosts that file URLs and
+	// redirects may name. The mirror fetches from its indexes' hosts, and
+	// sends an index URL's credentials to its host only. Nil means a zero
+	// pull.HTTPUpstream with Client.
+	HTTP *pull.HTTPUpstream
+	// Client fetches from upstream when HTTP is nil. Nil means
+	// http.DefaultClient.
 	Client *http.Client
 	// UserAgent is sent upstream. Empty means "gomirror".
 	UserAgent string
@@ -132,21 +138,21 @@ func New(cfg Config) (*Handler, error) {
 		indexes = []string{DefaultIndex}
 	}
 	up := &upstream{
-		client:    cfg.Client,
 		userAgent: cmp.Or(cfg.UserAgent, "gomirror"),
 		maxPage:   cmp.Or(cfg.MaxPageSize, int64(64<<20)),
 		maxIndex:  cmp.Or(cfg.MaxIndexSize, int64(256<<20)),
 		log:       log,
 	}
+	var parsed []*url.URL
 	for _, ix := range indexes {
 		u, _ := parseIndexURL(ix) // Validated above.
-		up.indexes = append(up.indexes, u)
+		parsed = append(parsed, u)
 	}
-	if up.client == nil {
-		t := http.DefaultTransport.(*http.Transport).Clone()
-		t.ResponseHeaderTimeout = 30 * time.Second
-		up.client = &http.Client{Transport: t}
+	settings := cfg.HTTP
+	if settings == nil {
+		settings = &pull.HTTPUpstream{Client: cfg.Client}
 	}
+	up.http, up.indexes = newHTTP(settings, parsed)
 	return &Handler{
 		cache:    cfg.Cache,
 		up:       up,

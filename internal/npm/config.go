@@ -59,13 +59,13 @@ type Config struct {
 	// MemoSize bounds the bytes of rendered packuments kept in memory.
 	// Zero means 64 MiB; negative turns the memo off.
 	MemoSize int64
-	// HTTP gives the settings of upstream requests: client, bounds,
+	// HTTPUpstream gives the settings of upstream requests: client, bounds,
 	// retries and the allow-list of other hosts that tarball URLs and
 	// redirects may name. The mirror fetches from each registry's host
 	// with that registry's token. Nil means a zero pull.HTTPUpstream with
 	// Client.
-	HTTP *pull.HTTPUpstream
-	// Client makes upstream requests when HTTP is nil. Nil means
+	HTTPUpstream *pull.HTTPUpstream
+	// Client makes upstream requests when HTTPUpstream is nil. Nil means
 	// http.DefaultClient.
 	Client *http.Client
 	// Logger receives request failures. Nil discards them.
@@ -156,8 +156,8 @@ func (c *Config) withDefaults() Config {
 	if d.MemoSize == 0 {
 		d.MemoSize = 64 << 20
 	}
-	if d.HTTP == nil {
-		d.HTTP = &pull.HTTPUpstream{Client: d.Client}
+	if d.HTTPUpstream == nil {
+		d.HTTPUpstream = &pull.HTTPUpstream{Client: d.Client}
 	}
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)

@@ -71,7 +71,7 @@ func (h *Handler) clientFor(up Upstream) *pull.HTTPUpstream {
 			if u.Token != "" {
 				auth = pull.StaticAuth(pull.Bearer(origin(u.URL), u.Token))
 			}
-			h.clients[u.URL+"\x00"+u.Token] = h.cfg.HTTP.For([]string{u.URL}, auth)
+			h.clients[u.URL+"\x00"+u.Token] = h.cfg.HTTPUpstream.For([]string{u.URL}, auth)
 		}
 	})
 	return h.clients[up.URL+"\x00"+up.Token]

@@ -49,7 +49,7 @@ func TestUpstreamHung(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m := newMirror(t, Config{Upstream: Upstream{URL: tt.upstream}, HTTP: bounds.For(nil, nil)})
+			m := newMirror(t, Config{Upstream: Upstream{URL: tt.upstream}, HTTPUpstream: bounds.For(nil, nil)})
 			resp, data := m.get(t, tt.path)
 			if resp.StatusCode != http.StatusGatewayTimeout {
 				t.Errorf("got %d %s, want 504", resp.StatusCode, data)
@@ -86,7 +86,7 @@ func TestTarballElsewhereRefused(t *testing.T) {
 			up := newFakeRegistry(t)
 			up.publish("pkg", "1.0.0", nil)
 			up.withTarballURL("pkg", "1.0.0", tt.tarball)
-			m := newMirror(t, Config{Upstream: Upstream{URL: up.srv.URL}, HTTP: &pull.HTTPUpstream{Client: http.DefaultClient, Allow: tt.allow}})
+			m := newMirror(t, Config{Upstream: Upstream{URL: up.srv.URL}, HTTPUpstream: &pull.HTTPUpstream{Client: http.DefaultClient, Allow: tt.allow}})
 			resp, data := m.get(t, "/npm/pkg/-/pkg-1.0.0.tgz")
 			if resp.StatusCode != http.StatusBadGateway || !strings.Contains(string(data), tt.reason) {
 				t.Errorf("got %d %s, want 502 saying %q", resp.StatusCode, data, tt.reason)
@@ -103,9 +103,9 @@ func TestTokenNeverShown(t *testing.T) {
 	corp.token = "s3cret-token"
 	corp.publish("@corp/pkg", "1.0.0", nil)
 	m := newMirror(t, Config{
-		Upstream: Upstream{URL: corp.srv.URL, Token: "s3cret-token"},
-		Scopes:   map[string]Upstream{"@corp": {URL: corp.srv.URL, Token: "s3cret-token"}},
-		HTTP:     &pull.HTTPUpstream{Client: loopbackClient(t), Retries: 1},
+		Upstream:     Upstream{URL: corp.srv.URL, Token: "s3cret-token"},
+		Scopes:       map[string]Upstream{"@corp": {URL: corp.srv.URL, Token: "s3cret-token"}},
+		HTTPUpstream: &pull.HTTPUpstream{Client: loopbackClient(t), Retries: 1},
 	})
 	corp.down.Store(true)
 	for _, p := range []string{"/npm/@corp/pkg", "/npm/@corp/pkg/-/pkg-1.0.0.tgz", "/npm/other", "/npm/-/npm/v1/keys"} {

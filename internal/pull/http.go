@@ -1,6 +1,7 @@
 package pull
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -214,6 +215,10 @@ func (u *HTTPUpstream) send(ctx context.Context, req *http.Request, where string
 			err = ue.Err // Its URL may carry a user name or a token.
 		}
 		switch {
+		case errors.Is(err, ErrUpstream):
+			// An answer that an authenticating transport has judged,
+			// such as a token service's refusal: final, as it says.
+			return nil, -1, err
 		case errors.Is(err, ErrRefused):
 			return nil, -1, fmt.Errorf("%s: %w", where, err)
 		case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
@@ -388,3 +393,14 @@ func (b *idleBody) Close() error {
 	b.cancel(nil)
 	return err
 }
+
+// BytesBody returns data as a body for an Artifact's Fetch, announcing
+// its length (a Size method) to the core.
+func BytesBody(data []byte) io.ReadCloser { return &bytesBody{bytes.NewReader(data)} }
+
+type bytesBody struct{ *bytes.Reader }
+
+func (bytesBody) Close() error { return nil }
+
+// Size returns the length of the whole body.
+func (b *bytesBody) Size() int64 { return b.Reader.Size() }

@@ -51,13 +51,13 @@ type Config struct {
 	// memory, so that a popular page is not decoded and rendered on every
 	// request. Zero means 64 MiB.
 	RenderCacheSize int64
-	// HTTP gives the settings of upstream requests: client, bounds,
+	// HTTPUpstream gives the settings of upstream requests: client, bounds,
 	// retries and the allow-list of other hosts that file URLs and
 	// redirects may name. The mirror fetches from its indexes' hosts, and
 	// sends an index URL's credentials to its host only. Nil means a zero
 	// pull.HTTPUpstream with Client.
-	HTTP *pull.HTTPUpstream
-	// Client fetches from upstream when HTTP is nil. Nil means
+	HTTPUpstream *pull.HTTPUpstream
+	// Client fetches from upstream when HTTPUpstream is nil. Nil means
 	// http.DefaultClient.
 	Client *http.Client
 	// UserAgent is sent upstream. Empty means "gomirror".
@@ -148,7 +148,7 @@ func New(cfg Config) (*Handler, error) {
 		u, _ := parseIndexURL(ix) // Validated above.
 		parsed = append(parsed, u)
 	}
-	settings := cfg.HTTP
+	settings := cfg.HTTPUpstream
 	if settings == nil {
 		settings = &pull.HTTPUpstream{Client: cfg.Client}
 	}
@@ -271,7 +271,7 @@ func (h *Handler) serveIndex(w http.ResponseWriter, r *http.Request) {
 			if err != nil {
 				return nil, fmt.Errorf("encoding the index: %w", err)
 			}
-			return newBytesBody(data), nil
+			return pull.BytesBody(data), nil
 		},
 	}
 	e, err := h.cache.Open(r.Context(), a)
@@ -333,7 +333,7 @@ func (h *Handler) pageArtifact(norm string) *pull.Artifact {
 			if err != nil {
 				return nil, fmt.Errorf("encoding the page of %s: %w", norm, err)
 			}
-			return newBytesBody(data), nil
+			return pull.BytesBody(data), nil
 		},
 	}
 }

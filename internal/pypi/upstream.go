@@ -203,10 +203,3 @@ func (up *upstream) fetchFile(ctx context.Context, u string) (io.ReadCloser, err
 	}
 	return resp.Body, nil
 }
-
-// bytesBody is a fetched page made in memory.
-type bytesBody struct{ *bytes.Reader }
-
-func (bytesBody) Close() error { return nil }
-
-func newBytesBody(data []byte) io.ReadCloser { return bytesBody{bytes.NewReader(data)} }

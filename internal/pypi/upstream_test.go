@@ -65,7 +65,7 @@ func TestUpstreamHung(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m := newMirror(t, Config{Indexes: []string{tt.index}, HTTP: &pull.HTTPUpstream{HeaderTimeout: 200 * time.Millisecond}})
+			m := newMirror(t, Config{Indexes: []string{tt.index}, HTTPUpstream: &pull.HTTPUpstream{HeaderTimeout: 200 * time.Millisecond}})
 			if tt.path != "/pypi/simple/demo/" {
 				if resp, body := m.get(t, "/pypi/simple/demo/", pipAccept); resp.StatusCode != 200 {
 					t.Fatalf("page: got %s %s", resp.Status, body)
@@ -107,7 +107,7 @@ func TestFileElsewhereRefused(t *testing.T) {
 			// The listed hash is of the secret: a mirror that fetched it
 			// would serve it.
 			ix := onePage(t, tt.fileURL, secret)
-			m := newMirror(t, Config{Indexes: []string{ix.URL + "/simple/"}, HTTP: &pull.HTTPUpstream{Allow: tt.allow}})
+			m := newMirror(t, Config{Indexes: []string{ix.URL + "/simple/"}, HTTPUpstream: &pull.HTTPUpstream{Allow: tt.allow}})
 			if resp, body := m.get(t, "/pypi/simple/demo/", pipAccept); resp.StatusCode != 200 {
 				t.Fatalf("page: got %s %s", resp.Status, body)
 			}
@@ -161,7 +161,7 @@ func TestIndexCredentialsNeverShown(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.path+" on "+pull.RedactString(tt.index), func(t *testing.T) {
-			m := newMirror(t, Config{Indexes: []string{tt.index}, HTTP: settings.For(nil, nil)})
+			m := newMirror(t, Config{Indexes: []string{tt.index}, HTTPUpstream: settings.For(nil, nil)})
 			resp, body := m.get(t, tt.path, pipAccept)
 			if resp.StatusCode == 200 || strings.Contains(string(body), "s3cret") || strings.Contains(string(body), "bob") {
 				t.Errorf("got %s %s, want a failure without the credentials", resp.Status, body)

@@ -3,7 +3,6 @@ package server
 import (
 	"fmt"
 	"log/slog"
-	"net/http"
 	"os"
 	"strings"
 
@@ -15,7 +14,7 @@ import (
 // newNPM builds the npm mirror. Tokens come from the environment or files
 // it names: GOMIRROR_NPM_UPSTREAM_TOKEN or GOMIRROR_NPM_UPSTREAM_TOKEN_FILE
 // for the upstream, and per routed scope as npm.ParseScopes reads them.
-func newNPM(cfg config.Config, cache *pull.Cache, client *http.Client, log *slog.Logger, getenv func(string) string) (*npm.Handler, error) {
+func newNPM(cfg config.Config, cache *pull.Cache, httpUp *pull.HTTPUpstream, log *slog.Logger, getenv func(string) string) (*npm.Handler, error) {
 	token := getenv("GOMIRROR_NPM_UPSTREAM_TOKEN")
 	if f := getenv("GOMIRROR_NPM_UPSTREAM_TOKEN_FILE"); f != "" && token == "" {
 		data, err := os.ReadFile(f)
@@ -29,13 +28,13 @@ func newNPM(cfg config.Config, cache *pull.Cache, client *http.Client, log *slog
 		return nil, fmt.Errorf("npm-scopes: %w", err)
 	}
 	h, err := npm.New(npm.Config{
-		Cache:     cache,
-		Upstream:  npm.Upstream{URL: cfg.NPM.Upstream, Token: token},
-		Scopes:    scopes,
-		PublicURL: cfg.NPM.PublicURL,
-		TTL:       cfg.NPM.TTL,
-		Client:    client,
-		Logger:    log,
+		Cache:        cache,
+		Upstream:     npm.Upstream{URL: cfg.NPM.Upstream, Token: token},
+		Scopes:       scopes,
+		PublicURL:    cfg.NPM.PublicURL,
+		TTL:          cfg.NPM.TTL,
+		HTTPUpstream: httpUp,
+		Logger:       log,
 	})
 	if err != nil {
 		return nil, err

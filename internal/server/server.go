@@ -209,9 +209,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, env []string)
 		ops:     mux,
 		goproxy: gp,
 	}
-	// Every ecosystem's own upstream requests share one pool and the same
-	// bounds.
-	httpUp := &pull.HTTPUpstream{Client: client, HeaderTimeout: cfg.UpstreamHeaderTimeout, IdleTimeout: cfg.UpstreamIdleTimeout}
+	// Every ecosystem's own upstream requests go through the core's
+	// client with the same bounds, retries and allow-list; PyPI, OCI and
+	// npm each guard their upstreams' hosts with a pool of their own.
+	httpUp := &pull.HTTPUpstream{Client: client, HeaderTimeout: cfg.UpstreamHeaderTimeout, IdleTimeout: cfg.UpstreamIdleTimeout,
+		Retries: cfg.UpstreamRetries, Allow: cfg.AllowHosts(), Logger: log}
 	if cfg.Golang.Enabled {
 		gh, err := golang.New(golang.Config{
 			Cache: cache, IndexURL: cfg.Golang.Index, BaseURL: cfg.Golang.Base,
@@ -226,7 +228,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, env []string)
 	if cfg.PyPI.Enabled {
 		ph, err := pypi.New(pypi.Config{
 			Cache: cache, Indexes: cfg.PyPI.IndexList(), PageTTL: cfg.PyPI.TTL,
-			MaxFileSize: cfg.PyPI.MaxFileSize, Client: client, Logger: log,
+			MaxFileSize: cfg.PyPI.MaxFileSize, HTTPUpstream: httpUp, Logger: log,
 		})
 		if err != nil {
 			s.Close()
@@ -235,7 +237,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, env []string)
 		rt.routes = append(rt.routes, route{prefix: pypi.Prefix, ecosystem: "pypi", handler: ph})
 	}
 	if cfg.OCI.Enabled {
-		oh, err := newOCI(cfg, cache, client, log)
+		oh, err := newOCI(cfg, cache, httpUp, log)
 		if err != nil {
 			s.Close()
 			return nil, err
@@ -243,7 +245,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, env []string)
 		rt.routes = append(rt.routes, route{prefix: "/v2/", ecosystem: "oci", handler: oh, anyMethod: true})
 	}
 	if cfg.NPM.Enabled {
-		nh, err := newNPM(cfg, cache, client, log, envLookup(env))
+		nh, err := newNPM(cfg, cache, httpUp, log, envLookup(env))
 		if err != nil {
 			s.Close()
 			return nil, err

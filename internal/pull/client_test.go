@@ -58,7 +58,7 @@ func TestHTTPUpstreamRetries(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%s %s retries=%d", tt.method, tt.path, tt.retries), func(t *testing.T) {
 			hits.Store(0)
-			u := &HTTPUpstream{Client: srv.Client(), Retries: tt.retries, baseDelay: time.Millisecond}
+			u := &HTTPUpstream{Client: srv.Client(), Retries: tt.retries, RetryDelay: time.Millisecond}
 			req, _ := http.NewRequestWithContext(t.Context(), tt.method, srv.URL+tt.path, nil)
 			resp, err := u.Do(t.Context(), req)
 			if err == nil {

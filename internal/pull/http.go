@@ -36,10 +36,10 @@ type HTTPUpstream struct {
 	// the client's transport is then cloned, and so are its pools.
 	Client *http.Client
 	// HeaderTimeout bounds the wait for the response headers. Zero means
-	// 30 seconds.
+	// 30 seconds; negative means no bound.
 	HeaderTimeout time.Duration
 	// IdleTimeout bounds the wait for each read of the body. Zero means
-	// 30 seconds.
+	// 30 seconds; negative means no bound.
 	IdleTimeout time.Duration
 	// Retries is how many times a GET or HEAD is sent again after a
 	// connection error, a 5xx or a 429, with exponential backoff and
@@ -64,8 +64,9 @@ type HTTPUpstream struct {
 	// Logger receives retries. Nil discards them.
 	Logger *slog.Logger
 
-	// baseDelay is the first retry's backoff; zero means 250 ms.
-	baseDelay time.Duration
+	// RetryDelay is the first retry's backoff, doubled for each later
+	// one. Zero means 250 ms.
+	RetryDelay time.Duration
 
 	once   sync.Once
 	client *http.Client
@@ -83,7 +84,7 @@ func (u *HTTPUpstream) For(hosts []string, auth func(http.RoundTripper) http.Rou
 	}
 	return &HTTPUpstream{
 		Client: u.Client, HeaderTimeout: u.HeaderTimeout, IdleTimeout: u.IdleTimeout, Retries: u.Retries,
-		Hosts: hosts, Allow: u.Allow, Auth: auth, UserAgent: u.UserAgent, Logger: u.Logger, baseDelay: u.baseDelay,
+		Hosts: hosts, Allow: u.Allow, Auth: auth, UserAgent: u.UserAgent, Logger: u.Logger, RetryDelay: u.RetryDelay,
 	}
 }
 
@@ -148,7 +149,7 @@ func (u *HTTPUpstream) Do(ctx context.Context, req *http.Request) (*http.Respons
 		if !retry || retryAfter < 0 || attempt >= u.Retries || ctx.Err() != nil {
 			return nil, err
 		}
-		delay := backoff(cmp.Or(u.baseDelay, 250*time.Millisecond), attempt, retryAfter)
+		delay := backoff(cmp.Or(u.RetryDelay, 250*time.Millisecond), attempt, retryAfter)
 		if delay < 0 {
 			return nil, fmt.Errorf("%w (it asked to retry after %v, longer than the mirror waits)", err, retryAfter)
 		}
@@ -192,16 +193,10 @@ func backoff(base time.Duration, attempt int, retryAfter time.Duration) time.Dur
 // failure is not worth retrying, and otherwise the delay the upstream
 // asked for (0 when it did not say).
 func (u *HTTPUpstream) send(ctx context.Context, req *http.Request, where string) (resp *http.Response, retryAfter time.Duration, err error) {
-	hdrTimeout, idle := u.HeaderTimeout, u.IdleTimeout
-	if hdrTimeout <= 0 {
-		hdrTimeout = 30 * time.Second
-	}
-	if idle <= 0 {
-		idle = 30 * time.Second
-	}
+	hdrTimeout, idle := cmp.Or(u.HeaderTimeout, 30*time.Second), cmp.Or(u.IdleTimeout, 30*time.Second)
 	ctx, cancel := context.WithCancelCause(ctx)
-	timer := time.AfterFunc(hdrTimeout, func() {
-		cancel(fmt.Errorf("%s: %w: no answer within %v", where, os.ErrDeadlineExceeded, hdrTimeout))
+	timer := afterFunc(hdrTimeout, func() {
+		cancel(fmt.Errorf("%s: %w: no response header within %v", where, os.ErrDeadlineExceeded, hdrTimeout))
 	})
 	resp, err = u.client.Do(req.Clone(ctx))
 	if err != nil {
@@ -237,8 +232,8 @@ func (u *HTTPUpstream) send(ctx context.Context, req *http.Request, where string
 		return nil, -1, serr
 	}
 	timer.Stop()
-	idleTimer := time.AfterFunc(idle, func() {
-		cancel(fmt.Errorf("%s: %w: the body stalled for %v", where, os.ErrDeadlineExceeded, idle))
+	idleTimer := afterFunc(idle, func() {
+		cancel(fmt.Errorf("%s: %w: no data within %v", where, os.ErrDeadlineExceeded, idle))
 	})
 	resp.Body = &idleBody{body: resp.Body, timer: idleTimer, idle: idle, ctx: ctx, cancel: cancel, size: resp.ContentLength}
 	return resp, 0, nil
@@ -362,6 +357,17 @@ func ReadLimited(body io.Reader, limit int64, what string) ([]byte, error) {
 	return data, nil
 }
 
+// afterFunc is time.AfterFunc, with a timer that never fires for a
+// negative d.
+func afterFunc(d time.Duration, f func()) *time.Timer {
+	if d < 0 {
+		t := time.AfterFunc(time.Hour, f)
+		t.Stop()
+		return t
+	}
+	return time.AfterFunc(d, f)
+}
+
 // idleBody fails a read that waits longer than idle for a byte.
 type idleBody struct {
 	body   io.ReadCloser
@@ -374,7 +380,9 @@ type idleBody struct {
 }
 
 func (b *idleBody) Read(p []byte) (int, error) {
-	b.timer.Reset(b.idle)
+	if b.idle >= 0 {
+		b.timer.Reset(b.idle)
+	}
 	n, err := b.body.Read(p)
 	if err != nil && err != io.EOF {
 		if cause := context.Cause(b.ctx); errors.Is(cause, os.ErrDeadlineExceeded) {

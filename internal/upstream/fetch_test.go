@@ -33,7 +33,7 @@ func newTest(t *testing.T, cfg Config) *Upstream {
 	if err != nil {
 		t.Fatalf("New(Proxy: %q): %v", cfg.Proxy, err)
 	}
-	u.baseDelay = time.Millisecond
+	u.http.RetryDelay = time.Millisecond
 	return u
 }
 

@@ -10,21 +10,8 @@ import (
 	"time"
 
 	"github.com/gomirror/gomirror/internal/pull"
+	"github.com/gomirror/gomirror/internal/pull/pulltest"
 )
-
-// hungServer accepts requests and never answers them, until the test ends.
-func hungServer(t *testing.T) *httptest.Server {
-	release := make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-release:
-		case <-r.Context().Done():
-		}
-	}))
-	t.Cleanup(srv.Close)
-	t.Cleanup(func() { close(release) })
-	return srv
-}
 
 // withTarballURL makes the registry list name@version's tarball at u.
 func (f *fakeRegistry) withTarballURL(name, version, u string) {
@@ -36,7 +23,7 @@ func (f *fakeRegistry) withTarballURL(name, version, u string) {
 func TestUpstreamHung(t *testing.T) {
 	up := newFakeRegistry(t)
 	up.publish("pkg", "1.0.0", nil)
-	hung := hungServer(t)
+	hung := pulltest.Hung(t)
 	up.withTarballURL("pkg", "1.0.0", hung.URL+"/pkg/-/pkg-1.0.0.tgz")
 	bounds := &pull.HTTPUpstream{Client: loopbackClient(t), HeaderTimeout: 200 * time.Millisecond, IdleTimeout: 200 * time.Millisecond}
 	tests := []struct {

@@ -13,22 +13,9 @@ import (
 	"time"
 
 	"github.com/gomirror/gomirror/internal/pull"
+	"github.com/gomirror/gomirror/internal/pull/pulltest"
 	"github.com/gomirror/gomirror/internal/store/disk"
 )
-
-// hungServer accepts requests and never answers them, until the test ends.
-func hungServer(t *testing.T) *httptest.Server {
-	release := make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-release:
-		case <-r.Context().Done():
-		}
-	}))
-	t.Cleanup(srv.Close)
-	t.Cleanup(func() { close(release) })
-	return srv
-}
 
 // mirrorOf returns a mirror of the one registry reg.test at upstream.
 func mirrorOf(t *testing.T, upstream string, settings *pull.HTTPUpstream) *httptest.Server {
@@ -72,7 +59,7 @@ func get(t *testing.T, u string) (int, string) {
 const someDigest = "sha256:1111111111111111111111111111111111111111111111111111111111111111"
 
 func TestUpstreamHung(t *testing.T) {
-	hung := hungServer(t)
+	hung := pulltest.Hung(t)
 	m := mirrorOf(t, hung.URL, &pull.HTTPUpstream{HeaderTimeout: 200 * time.Millisecond})
 	for _, p := range []string{"/v2/team/app/manifests/latest", "/v2/team/app/blobs/" + someDigest, "/v2/team/app/tags/list"} {
 		if code, body := get(t, m.URL+p); code != http.StatusGatewayTimeout {

@@ -13,21 +13,8 @@ import (
 	"time"
 
 	"github.com/gomirror/gomirror/internal/pull"
+	"github.com/gomirror/gomirror/internal/pull/pulltest"
 )
-
-// hungServer accepts requests and never answers them, until the test ends.
-func hungServer(t *testing.T) *httptest.Server {
-	release := make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-release:
-		case <-r.Context().Done():
-		}
-	}))
-	t.Cleanup(srv.Close)
-	t.Cleanup(func() { close(release) })
-	return srv
-}
 
 // onePage is an index that serves one project, demo, whose one file is at
 // fileURL with the sha256 of data.
@@ -52,7 +39,7 @@ func filePath(data []byte) string {
 }
 
 func TestUpstreamHung(t *testing.T) {
-	hung := hungServer(t)
+	hung := pulltest.Hung(t)
 	data := []byte("demo sdist")
 	page := onePage(t, hung.URL+"/demo-1.0.tar.gz", data)
 	tests := []struct {

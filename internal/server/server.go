@@ -4,6 +4,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -389,6 +390,7 @@ func newUpstream(cfg config.Config, client *http.Client, log *slog.Logger, env [
 		Client:        client,
 		HeaderTimeout: cfg.UpstreamHeaderTimeout,
 		IdleTimeout:   cfg.UpstreamIdleTimeout,
+		Retries:       cmp.Or(cfg.UpstreamRetries, -1), // 0 turns them off
 		Private:       cfg.Private,
 		Timeout:       cfg.FetchTimeout,
 		WorkDir:       filepath.Join(cfg.Data, ".state", "direct"),

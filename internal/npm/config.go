@@ -68,6 +68,10 @@ type Config struct {
 	// Client makes upstream requests when HTTPUpstream is nil. Nil means
 	// http.DefaultClient.
 	Client *http.Client
+	// Memory bounds the memory that decoding and rendering packuments
+	// takes across requests. Nil means a budget of pull.DefaultMemory of
+	// the mirror's own.
+	Memory *pull.Memory
 	// Logger receives request failures. Nil discards them.
 	Logger *slog.Logger
 }
@@ -155,6 +159,9 @@ func (c *Config) withDefaults() Config {
 	}
 	if d.MemoSize == 0 {
 		d.MemoSize = 64 << 20
+	}
+	if d.Memory == nil {
+		d.Memory = pull.NewMemory(0)
 	}
 	if d.HTTPUpstream == nil {
 		d.HTTPUpstream = &pull.HTTPUpstream{Client: d.Client}

@@ -105,3 +105,22 @@ func TestTokenNeverShown(t *testing.T) {
 		t.Errorf("the log shows the token:\n%s", m.log.String())
 	}
 }
+
+// TestPackumentMemoryReserved: decoding and rendering a packument reserve
+// memory for its size from the budget, so that large ones at once wait
+// for each other rather than add up.
+func TestPackumentMemoryReserved(t *testing.T) {
+	up := newFakeRegistry(t)
+	for _, v := range []string{"1.0.0", "1.0.1", "1.1.0"} {
+		up.publish("pkg", v, nil)
+	}
+	mem := pull.NewMemory(1 << 30)
+	m := newMirror(t, Config{Upstream: Upstream{URL: up.srv.URL}, Memory: mem})
+	resp, data := m.get(t, "/npm/pkg")
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("got %d %s", resp.StatusCode, data)
+	}
+	if got, want := mem.Peak(), int64(pull.MemoryFactor*len(data)/2); got < want || got > 1<<30 {
+		t.Errorf("peak reservation: got %d bytes, want at least %d (the packument is %d bytes)", got, want, len(data))
+	}
+}

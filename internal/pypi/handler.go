@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -60,6 +61,10 @@ type Config struct {
 	// Client fetches from upstream when HTTPUpstream is nil. Nil means
 	// http.DefaultClient.
 	Client *http.Client
+	// Memory bounds the memory that decoding and rendering project pages
+	// takes across requests. Nil means a budget of pull.DefaultMemory of
+	// the mirror's own.
+	Memory *pull.Memory
 	// UserAgent is sent upstream. Empty means "gomirror".
 	UserAgent string
 	// Logger receives upstream faults. Nil discards them.
@@ -137,7 +142,12 @@ func New(cfg Config) (*Handler, error) {
 	if len(indexes) == 0 {
 		indexes = []string{DefaultIndex}
 	}
+	mem := cfg.Memory
+	if mem == nil {
+		mem = pull.NewMemory(0)
+	}
 	up := &upstream{
+		mem:       mem,
 		userAgent: cmp.Or(cfg.UserAgent, "gomirror"),
 		maxPage:   cmp.Or(cfg.MaxPageSize, int64(64<<20)),
 		maxIndex:  cmp.Or(cfg.MaxIndexSize, int64(256<<20)),
@@ -242,11 +252,20 @@ func (h *Handler) serveProject(w http.ResponseWriter, r *http.Request, rest stri
 	data, ok := h.rendered.get(key)
 	if !ok {
 		var p Project
-		if err := decodeStored(e.Body, a.MaxSize, &p); err != nil {
+		release, err := h.up.mem.Reserve(r.Context(), sizeOr(e.Size, a.MaxSize))
+		if err != nil {
 			h.fail(w, r, err)
 			return
 		}
-		data = renderProject(&p, f)
+		err = decodeStored(e.Body, a.MaxSize, &p)
+		if err == nil {
+			data = renderProject(&p, f)
+		}
+		release()
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
 		h.rendered.put(key, data)
 	}
 	h.serveRendered(w, r, f, data, e, h.pageTTL)
@@ -284,11 +303,20 @@ func (h *Handler) serveIndex(w http.ResponseWriter, r *http.Request) {
 	data, ok := h.rendered.get(key)
 	if !ok {
 		var ix Index
-		if err := decodeStored(e.Body, a.MaxSize, &ix); err != nil {
+		release, err := h.up.mem.Reserve(r.Context(), sizeOr(e.Size, a.MaxSize))
+		if err != nil {
 			h.fail(w, r, err)
 			return
 		}
-		data = renderIndex(&ix, f)
+		err = decodeStored(e.Body, a.MaxSize, &ix)
+		if err == nil {
+			data = renderIndex(&ix, f)
+		}
+		release()
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
 		h.rendered.put(key, data)
 	}
 	h.serveRendered(w, r, f, data, e, h.indexTTL)
@@ -320,10 +348,15 @@ func (h *Handler) pageArtifact(norm string) *pull.Artifact {
 		Fetch: func(ctx context.Context, prev io.Reader) (io.ReadCloser, error) {
 			var old *Project
 			if prev != nil {
+				release, err := h.up.mem.Reserve(ctx, sizeOr(sizeOfReader(prev), 2*h.up.maxPage))
+				if err != nil {
+					return nil, err
+				}
 				var p Project
 				if decodeStored(prev, 2*h.up.maxPage, &p) == nil {
 					old = &p
 				}
+				release()
 			}
 			p, err := h.up.fetchProject(ctx, norm, old)
 			if err != nil {
@@ -347,11 +380,37 @@ func (h *Handler) openProject(ctx context.Context, norm string) (*Project, error
 		return nil, err
 	}
 	defer e.Body.Close()
+	release, err := h.up.mem.Reserve(ctx, sizeOr(e.Size, a.MaxSize))
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	var p Project
 	if err := decodeStored(e.Body, a.MaxSize, &p); err != nil {
 		return nil, err
 	}
 	return &p, nil
+}
+
+// sizeOr returns size, or limit when size is unknown (negative).
+func sizeOr(size, limit int64) int64 {
+	if size < 0 {
+		return limit
+	}
+	return size
+}
+
+// sizeOfReader returns the size of a stored copy being read, or -1.
+func sizeOfReader(r io.Reader) int64 {
+	switch r := r.(type) {
+	case interface{ Size() int64 }:
+		return r.Size()
+	case interface{ Stat() (fs.FileInfo, error) }:
+		if fi, err := r.Stat(); err == nil {
+			return fi.Size()
+		}
+	}
+	return -1
 }
 
 // decodeStored reads stored JSON metadata into v.

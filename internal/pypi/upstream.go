@@ -29,6 +29,7 @@ type upstream struct {
 	userAgent string
 	maxPage   int64 // bytes of one project page
 	maxIndex  int64 // bytes of one index of projects
+	mem       *pull.Memory
 	log       *slog.Logger
 }
 
@@ -107,7 +108,7 @@ func (up *upstream) fetchProject(ctx context.Context, name string, prev *Project
 		case err != nil:
 			return nil, err
 		}
-		p, err := up.readProject(resp, name, pageURL)
+		p, err := up.readProject(ctx, resp, name, pageURL)
 		resp.Body.Close()
 		if err != nil {
 			return nil, err
@@ -119,8 +120,13 @@ func (up *upstream) fetchProject(ctx context.Context, name string, prev *Project
 }
 
 // readProject reads the page of project name from a successful answer.
-func (up *upstream) readProject(resp *http.Response, name, pageURL string) (*Project, error) {
+func (up *upstream) readProject(ctx context.Context, resp *http.Response, name, pageURL string) (*Project, error) {
 	what := "project page " + pull.RedactString(pageURL)
+	release, err := up.mem.Reserve(ctx, sizeOr(resp.ContentLength, up.maxPage))
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	data, err := pull.ReadLimited(resp.Body, up.maxPage, what)
 	if err != nil {
 		return nil, err

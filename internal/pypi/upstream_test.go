@@ -162,3 +162,19 @@ func TestIndexCredentialsNeverShown(t *testing.T) {
 		t.Errorf("the index got credentials %q, want bob:s3cret", got)
 	}
 }
+
+// TestPageMemoryReserved: decoding a project page reserves memory for
+// its size from the budget.
+func TestPageMemoryReserved(t *testing.T) {
+	data := []byte("demo sdist")
+	ix := onePage(t, "/demo-1.0.tar.gz", data)
+	mem := pull.NewMemory(1 << 30)
+	m := newMirror(t, Config{Indexes: []string{ix.URL + "/simple/"}, Memory: mem})
+	resp, body := m.get(t, "/pypi/simple/demo/", pipAccept)
+	if resp.StatusCode != 200 {
+		t.Fatalf("got %s %s", resp.Status, body)
+	}
+	if got, want := mem.Peak(), int64(pull.MemoryFactor*100); got < want || got > 1<<30 {
+		t.Errorf("peak reservation: got %d bytes, want at least %d", got, want)
+	}
+}

@@ -14,7 +14,7 @@ import (
 // newNPM builds the npm mirror. Tokens come from the environment or files
 // it names: GOMIRROR_NPM_UPSTREAM_TOKEN or GOMIRROR_NPM_UPSTREAM_TOKEN_FILE
 // for the upstream, and per routed scope as npm.ParseScopes reads them.
-func newNPM(cfg config.Config, cache *pull.Cache, httpUp *pull.HTTPUpstream, log *slog.Logger, getenv func(string) string) (*npm.Handler, error) {
+func newNPM(cfg config.Config, cache *pull.Cache, httpUp *pull.HTTPUpstream, mem *pull.Memory, log *slog.Logger, getenv func(string) string) (*npm.Handler, error) {
 	token := getenv("GOMIRROR_NPM_UPSTREAM_TOKEN")
 	if f := getenv("GOMIRROR_NPM_UPSTREAM_TOKEN_FILE"); f != "" && token == "" {
 		data, err := os.ReadFile(f)
@@ -34,6 +34,7 @@ func newNPM(cfg config.Config, cache *pull.Cache, httpUp *pull.HTTPUpstream, log
 		PublicURL:    cfg.NPM.PublicURL,
 		TTL:          cfg.NPM.TTL,
 		HTTPUpstream: httpUp,
+		Memory:       mem,
 		Logger:       log,
 	})
 	if err != nil {

@@ -215,6 +215,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, env []string)
 	// npm each guard their upstreams' hosts with a pool of their own.
 	httpUp := &pull.HTTPUpstream{Client: client, HeaderTimeout: cfg.UpstreamHeaderTimeout, IdleTimeout: cfg.UpstreamIdleTimeout,
 		Retries: cfg.UpstreamRetries, Allow: cfg.AllowHosts(), Logger: log}
+	// Large npm packuments and PyPI project pages are decoded within one
+	// memory budget, however many come at once.
+	metaMem := pull.NewMemory(pull.DefaultMemory)
 	if cfg.Golang.Enabled {
 		gh, err := golang.New(golang.Config{
 			Cache: cache, IndexURL: cfg.Golang.Index, BaseURL: cfg.Golang.Base,
@@ -229,7 +232,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, env []string)
 	if cfg.PyPI.Enabled {
 		ph, err := pypi.New(pypi.Config{
 			Cache: cache, Indexes: cfg.PyPI.IndexList(), PageTTL: cfg.PyPI.TTL,
-			MaxFileSize: cfg.PyPI.MaxFileSize, HTTPUpstream: httpUp, Logger: log,
+			MaxFileSize: cfg.PyPI.MaxFileSize, HTTPUpstream: httpUp, Memory: metaMem, Logger: log,
 		})
 		if err != nil {
 			s.Close()
@@ -246,7 +249,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, env []string)
 		rt.routes = append(rt.routes, route{prefix: "/v2/", ecosystem: "oci", handler: oh, anyMethod: true})
 	}
 	if cfg.NPM.Enabled {
-		nh, err := newNPM(cfg, cache, httpUp, log, envLookup(env))
+		nh, err := newNPM(cfg, cache, httpUp, metaMem, log, envLookup(env))
 		if err != nil {
 			s.Close()
 			return nil, err

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gomirror/gomirror/internal/config"
 	"github.com/gomirror/gomirror/internal/server"
+	"github.com/gomirror/gomirror/internal/upstream"
 )
 
 // serverCommands returns the serve command.
@@ -43,7 +44,7 @@ the file.`,
 		if err != nil {
 			return fmt.Errorf("listen: %w", err)
 		}
-		log.Info("serving", "addr", ln.Addr().String(), "data", cfg.Data, "upstream", cfg.Upstream, "sumdb", cfg.SumDB)
+		log.Info("serving", "addr", ln.Addr().String(), "data", cfg.Data, "upstream", upstream.Redact(cfg.Upstream), "sumdb", cfg.SumDB)
 		return srv.Serve(ctx, ln)
 	}
 	return []*cobra.Command{cmd}

@@ -358,15 +358,18 @@ func (h *Handler) pageArtifact(norm string) *pull.Artifact {
 				}
 				release()
 			}
-			p, err := h.up.fetchProject(ctx, norm, old)
+			p, release, err := h.up.fetchProject(ctx, norm, old)
 			if err != nil {
 				return nil, err
 			}
 			data, err := json.Marshal(p)
+			p = nil
 			if err != nil {
+				release()
 				return nil, fmt.Errorf("encoding the page of %s: %w", norm, err)
 			}
-			return pull.BytesBody(data), nil
+			// The memory stays reserved until the core has stored the page.
+			return &releasingBody{ReadCloser: pull.BytesBody(data), size: int64(len(data)), release: release}, nil
 		},
 	}
 }
@@ -390,6 +393,21 @@ func (h *Handler) openProject(ctx context.Context, norm string) (*Project, error
 		return nil, err
 	}
 	return &p, nil
+}
+
+// releasingBody gives back a reservation of memory when it is closed.
+type releasingBody struct {
+	io.ReadCloser
+	size    int64
+	release func()
+}
+
+func (b *releasingBody) Size() int64 { return b.size }
+
+func (b *releasingBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.release()
+	return err
 }
 
 // sizeOr returns size, or limit when size is unknown (negative).

@@ -92,7 +92,9 @@ func isJSON(resp *http.Response) bool {
 // and pull.ErrNotModified reports that it is current. Only "not found"
 // moves on to the next index; any other failure ends the search, so a
 // later index never answers for a name because an earlier one is down.
-func (up *upstream) fetchProject(ctx context.Context, name string, prev *Project) (*Project, error) {
+// The page comes with the memory reserved to decode it, which the caller
+// gives back with release once it is done with the page.
+func (up *upstream) fetchProject(ctx context.Context, name string, prev *Project) (p *Project, release func(), err error) {
 	for i, ix := range up.indexes {
 		pageURL := ix.JoinPath(name).String() + "/"
 		etag := ""
@@ -104,29 +106,38 @@ func (up *upstream) fetchProject(ctx context.Context, name string, prev *Project
 		case errors.Is(err, fs.ErrNotExist):
 			continue
 		case errors.Is(err, pull.ErrNotModified) && etag != "":
-			return nil, pull.ErrNotModified
+			return nil, nil, pull.ErrNotModified
 		case err != nil:
-			return nil, err
+			return nil, nil, err
 		}
-		p, err := up.readProject(ctx, resp, name, pageURL)
+		p, release, err := up.readProject(ctx, resp, name, pageURL)
 		resp.Body.Close()
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		p.Index = ix.String()
-		return p, nil
+		return p, release, nil
 	}
-	return nil, pull.NotFound(fmt.Sprintf("project %s is not on any upstream index", name))
+	return nil, nil, pull.NotFound(fmt.Sprintf("project %s is not on any upstream index", name))
 }
 
 // readProject reads the page of project name from a successful answer.
-func (up *upstream) readProject(ctx context.Context, resp *http.Response, name, pageURL string) (*Project, error) {
+func (up *upstream) readProject(ctx context.Context, resp *http.Response, name, pageURL string) (p *Project, release func(), err error) {
 	what := "project page " + pull.RedactString(pageURL)
-	release, err := up.mem.Reserve(ctx, sizeOr(resp.ContentLength, up.maxPage))
+	release, err = up.mem.Reserve(ctx, sizeOr(resp.ContentLength, up.maxPage))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	defer release()
+	p, err = up.decodeProject(resp, name, pageURL, what)
+	if err != nil {
+		release()
+		return nil, nil, err
+	}
+	return p, release, nil
+}
+
+// decodeProject reads and decodes the page of project name.
+func (up *upstream) decodeProject(resp *http.Response, name, pageURL, what string) (*Project, error) {
 	data, err := pull.ReadLimited(resp.Body, up.maxPage, what)
 	if err != nil {
 		return nil, err

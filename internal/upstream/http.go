@@ -101,3 +101,26 @@ func fetchFile(e entry, req proxypath.Name) (io.ReadCloser, error) {
 	}
 	return f, nil
 }
+
+// Redact returns a chain in GOPROXY syntax as it may be shown in a log
+// line or a page: each URL without its user information and credential
+// parameters (see pull.Redact), the separators and keywords as they are.
+func Redact(chain string) string {
+	var b strings.Builder
+	start := 0
+	for i := 0; i <= len(chain); i++ {
+		if i < len(chain) && chain[i] != ',' && chain[i] != '|' {
+			continue
+		}
+		part := chain[start:i]
+		if strings.Contains(part, "://") {
+			part = pull.RedactString(part)
+		}
+		b.WriteString(part)
+		if i < len(chain) {
+			b.WriteByte(chain[i])
+		}
+		start = i + 1
+	}
+	return b.String()
+}

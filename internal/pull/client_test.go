@@ -288,3 +288,62 @@ func TestStaticAuth(t *testing.T) {
 func netipParse(s string) (netip.Addr, error) { return netip.ParseAddr(s) }
 
 func newTextLogger(w io.Writer) *slog.Logger { return slog.New(slog.NewTextHandler(w, nil)) }
+
+// FuzzRedact: whatever the URL, what Redact returns shows no password of
+// its user information and no value of a credential parameter.
+func FuzzRedact(f *testing.F) {
+	for _, s := range []string{
+		"https://user:secret@example.com/simple/", "https://example.com/x?token=abc&n=1",
+		"http://a:b@[::1]:80/p?X-Amz-Signature=s", "http://%zz", "https://example.com/?%gg=1", "file:///etc/passwd",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		u, err := url.Parse(raw)
+		if err != nil {
+			if got := RedactString(raw); got != "(bad URL)" {
+				t.Errorf("RedactString(%q): got %q, want (bad URL)", raw, got)
+			}
+			return
+		}
+		out := Redact(u)
+		if pw, ok := u.User.Password(); ok && len(pw) >= 4 && strings.Contains(out, pw) && !strings.Contains(Redact(&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path, RawPath: u.RawPath}), pw) {
+			t.Errorf("Redact(%q) = %q shows the password", raw, out)
+		}
+		r, err := url.Parse(out)
+		if err != nil {
+			return
+		}
+		if r.User != nil {
+			t.Errorf("Redact(%q) = %q keeps user information", raw, out)
+		}
+		for k, vs := range r.Query() {
+			for _, v := range vs {
+				if isSecretParam(k) && v != "REDACTED" {
+					t.Errorf("Redact(%q) = %q shows %s=%s", raw, out, k, v)
+				}
+			}
+		}
+	})
+}
+
+// FuzzGuardCheck: the guard never allows a host it was not given, and
+// never panics.
+func FuzzGuardCheck(f *testing.F) {
+	for _, s := range []string{"https://registry.example/v2/", "http://evil.example:80/", "https://a.cdn.example/x", "http://[::1]/", "http://registry.example.:443/"} {
+		f.Add(s)
+	}
+	g := newGuard([]string{"https://registry.example"}, []string{"*.cdn.example"})
+	f.Fuzz(func(t *testing.T, raw string) {
+		u, err := url.Parse(raw)
+		if err != nil {
+			return
+		}
+		if g.check(u) == nil {
+			h := strings.ToLower(u.Hostname())
+			if h != "registry.example" && !strings.HasSuffix(h, ".cdn.example") {
+				t.Errorf("check(%q): allowed host %q", raw, h)
+			}
+		}
+	})
+}

@@ -147,7 +147,7 @@ type client struct {
 }
 
 // redirectHosts are the hosts that well-known registries redirect blob
-// downloads to.
+// downloads to, and where their token services are.
 var redirectHosts = map[string][]string{
 	DockerHub:           {"*.docker.com", "*.docker.io"},
 	"ghcr.io":           {"pkg-containers.githubusercontent.com"},
@@ -281,6 +281,9 @@ func (c *client) fetchToken(ctx context.Context, ch *challenge, scope string) (t
 	u, err := url.Parse(realm)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return token{}, fmt.Errorf("%w: %s: bad token realm %q", pull.ErrUpstream, c.reg.Host, realm)
+	}
+	if err := c.http.Check(u); err != nil {
+		return token{}, fmt.Errorf("%s: token realm: %w", c.reg.Host, err)
 	}
 	if u.Scheme == "http" && c.reg.Username != "" && strings.HasPrefix(c.base, "https:") {
 		return token{}, fmt.Errorf("%w: %s: refusing to send credentials to the plain-http token realm %s", pull.ErrUpstream, c.reg.Host, realm)

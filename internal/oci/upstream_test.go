@@ -134,3 +134,26 @@ func TestRegistryCredentialsNeverShown(t *testing.T) {
 		}
 	}
 }
+
+func TestTokenRealmElsewhereRefused(t *testing.T) {
+	var hits atomic.Int32
+	inside := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		io.WriteString(w, `{"token":"t"}`)
+	}))
+	defer inside.Close()
+	_, port, _ := net.SplitHostPort(inside.Listener.Addr().String())
+	reg := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="http://localhost:`+port+`/token",service="reg"`)
+		w.WriteHeader(http.StatusUnauthorized)
+	}))
+	defer reg.Close()
+	m := mirrorOf(t, reg.URL, nil)
+	code, body := get(t, m.URL+"/v2/team/app/manifests/latest")
+	if code != http.StatusBadGateway || !strings.Contains(body, "token realm") {
+		t.Errorf("got %d %s, want 502 refusing the token realm", code, body)
+	}
+	if n := hits.Load(); n != 0 {
+		t.Errorf("the internal server got %d requests, want 0", n)
+	}
+}

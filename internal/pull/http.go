@@ -121,6 +121,14 @@ func (u *HTTPUpstream) init() {
 	})
 }
 
+// Check returns the ErrRefused error of a URL that the host guard would
+// refuse (see Hosts and Allow), or nil. An authenticating transport checks
+// the URLs it fetches by itself, such as a token service's, with it.
+func (u *HTTPUpstream) Check(target *url.URL) error {
+	u.init()
+	return u.guard.check(target)
+}
+
 // Do sends req. A 2xx answer returns the response, whose Body fails with
 // an error matching os.ErrDeadlineExceeded when it stalls for longer than
 // IdleTimeout, and has a method Size() int64 giving the Content-Length

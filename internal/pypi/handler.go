@@ -252,16 +252,7 @@ func (h *Handler) serveProject(w http.ResponseWriter, r *http.Request, rest stri
 	data, ok := h.rendered.get(key)
 	if !ok {
 		var p Project
-		release, err := h.up.mem.Reserve(r.Context(), sizeOr(e.Size, a.MaxSize))
-		if err != nil {
-			h.fail(w, r, err)
-			return
-		}
-		err = decodeStored(e.Body, a.MaxSize, &p)
-		if err == nil {
-			data = renderProject(&p, f)
-		}
-		release()
+		data, err = h.renderStored(r.Context(), e, a.MaxSize, &p, func() []byte { return renderProject(&p, f) })
 		if err != nil {
 			h.fail(w, r, err)
 			return
@@ -303,16 +294,7 @@ func (h *Handler) serveIndex(w http.ResponseWriter, r *http.Request) {
 	data, ok := h.rendered.get(key)
 	if !ok {
 		var ix Index
-		release, err := h.up.mem.Reserve(r.Context(), sizeOr(e.Size, a.MaxSize))
-		if err != nil {
-			h.fail(w, r, err)
-			return
-		}
-		err = decodeStored(e.Body, a.MaxSize, &ix)
-		if err == nil {
-			data = renderIndex(&ix, f)
-		}
-		release()
+		data, err = h.renderStored(r.Context(), e, a.MaxSize, &ix, func() []byte { return renderIndex(&ix, f) })
 		if err != nil {
 			h.fail(w, r, err)
 			return
@@ -393,6 +375,20 @@ func (h *Handler) openProject(ctx context.Context, norm string) (*Project, error
 		return nil, err
 	}
 	return &p, nil
+}
+
+// renderStored decodes e's stored metadata into v and renders it, within
+// the memory budget.
+func (h *Handler) renderStored(ctx context.Context, e *pull.Entry, limit int64, v any, render func() []byte) ([]byte, error) {
+	release, err := h.up.mem.Reserve(ctx, sizeOr(e.Size, limit))
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	if err := decodeStored(e.Body, limit, v); err != nil {
+		return nil, err
+	}
+	return render(), nil
 }
 
 // releasingBody gives back a reservation of memory when it is closed.

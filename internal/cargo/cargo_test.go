@@ -230,7 +230,9 @@ func TestDownloadHosts(t *testing.T) {
 			up.publish("hosted", "1.0.0", data, nil, nil)
 			mux := http.NewServeMux()
 			mux.HandleFunc("/redirect/", func(w http.ResponseWriter, r *http.Request) {
-				http.Redirect(w, r, elsewhere.URL+"/x", http.StatusFound)
+				// Another host name: the core's guard trusts the
+				// configured hosts on any port.
+				http.Redirect(w, r, strings.Replace(elsewhere.URL, "127.0.0.1", "localhost", 1)+"/x", http.StatusFound)
 			})
 			mux.Handle("/", up)
 			redirecting := httptest.NewServer(mux)

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -141,34 +140,6 @@ func hostsOf(urls ...string) []string {
 		}
 	}
 	return hosts
-}
-
-// upstreamFor returns a copy of up whose client follows redirects only to
-// hosts.
-func upstreamFor(up *pull.HTTPUpstream, hosts []string) *pull.HTTPUpstream {
-	u := pull.HTTPUpstream{}
-	if up != nil {
-		u = *up
-	}
-	client := http.Client{}
-	if u.Client != nil {
-		client = *u.Client
-	}
-	next := client.CheckRedirect
-	client.CheckRedirect = func(req *http.Request, via []*http.Request) error {
-		if !allowed(hosts, req.URL) {
-			return fmt.Errorf("%w: redirected to %s, which is not the index's or the download host", pull.ErrRefused, req.URL.Host)
-		}
-		if next != nil {
-			return next(req, via)
-		}
-		if len(via) >= 10 {
-			return errors.New("stopped after 10 redirects")
-		}
-		return nil
-	}
-	u.Client = &client
-	return &u
 }
 
 // allowed reports whether u is an http(s) URL on one of hosts.

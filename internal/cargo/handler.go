@@ -45,7 +45,10 @@ func New(cfg Config) (*Handler, error) {
 	}
 	c := cfg.withDefaults()
 	hosts := hostsOf(c.Index, c.Download)
-	return &Handler{cfg: c, cache: c.Cache, up: upstreamFor(c.Upstream, hosts), hosts: hosts, log: c.Logger}, nil
+	// The core's host guard keeps every request and redirect on the
+	// index's and the download host.
+	up := c.Upstream.For([]string{c.Index, c.Download}, nil)
+	return &Handler{cfg: c, cache: c.Cache, up: up, hosts: hosts, log: c.Logger}, nil
 }
 
 // ServeHTTP answers GET and HEAD requests under [Prefix]. Errors are
@@ -286,6 +289,9 @@ func (h *Handler) serveCrate(w http.ResponseWriter, r *http.Request, name, versi
 		Name:        storeName,
 		ContentType: crateType,
 		MaxSize:     h.cfg.MaxCrateSize,
+		// Crates come only from the index's host or the configured
+		// download host.
+		NameSent: true,
 	}
 	rel, err := h.lookup(r.Context(), lower, version)
 	switch {

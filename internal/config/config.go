@@ -47,6 +47,8 @@ type Config struct {
 
 	UpstreamHeaderTimeout time.Duration // bound on waiting for an upstream's response headers
 	UpstreamIdleTimeout   time.Duration // bound on waiting for each read of an upstream's body
+	UpstreamRetries       int           // retries of an upstream GET or HEAD after a connection error, 5xx or 429; 0 turns them off
+	UpstreamAllowHosts    string        // comma-separated hosts (or *.domain) that upstream content and redirects may send the mirror to
 	StaleGrace            time.Duration // how long expired metadata waits for its refresh before it is served stale
 	WriteTimeout          time.Duration // bound on writing a response of the protocol endpoints
 	MinFreeSpace          int64         // /readyz fails below this much free space on a disk store
@@ -89,6 +91,7 @@ func Default(getenv func(string) string) Config {
 
 		UpstreamHeaderTimeout: 30 * time.Second,
 		UpstreamIdleTimeout:   30 * time.Second,
+		UpstreamRetries:       2,
 		StaleGrace:            3 * time.Second,
 		WriteTimeout:          30 * time.Minute,
 
@@ -124,6 +127,7 @@ type setting struct {
 	dur   *time.Duration
 	size  *int64
 	flag  *bool
+	num   *int
 }
 
 // settings lists every setting: the core's, then each area's group, which
@@ -170,10 +174,23 @@ func (c *Config) coreSettings() []setting {
 		{name: "log-level", usage: "log level: debug, info, warn or error", str: &c.LogLevel},
 		{name: "upstream-header-timeout", usage: "bound on waiting for an upstream's response headers", dur: &c.UpstreamHeaderTimeout},
 		{name: "upstream-idle-timeout", usage: "bound on waiting for each read of an upstream's body", dur: &c.UpstreamIdleTimeout},
+		{name: "upstream-retries", usage: "retries of an upstream GET or HEAD after a connection error, a 5xx or a 429, with backoff; 0 turns them off", num: &c.UpstreamRetries},
+		{name: "upstream-allow-hosts", usage: "hosts (or *.domain patterns), comma-separated, besides the configured upstreams, that upstream content and redirects may send the mirror to; they are fetched only at public addresses", str: &c.UpstreamAllowHosts},
 		{name: "stale-grace", usage: "how long expired metadata waits for its refresh before the stored copy is served, marked stale", dur: &c.StaleGrace},
 		{name: "write-timeout", usage: "bound on sending one response; slow readers are cut off after it", dur: &c.WriteTimeout},
 		{name: "min-free-space", usage: "free space below which a disk store is not ready (/readyz answers 503), such as 1GiB; 0 means only a failing write", size: &c.MinFreeSpace},
 	}
+}
+
+// AllowHosts returns the hosts of UpstreamAllowHosts.
+func (c *Config) AllowHosts() []string {
+	var out []string
+	for h := range strings.SplitSeq(c.UpstreamAllowHosts, ",") {
+		if h = strings.TrimSpace(h); h != "" {
+			out = append(out, h)
+		}
+	}
+	return out
 }
 
 // EnvName returns the environment variable of a setting: GOMIRROR_ and the
@@ -207,6 +224,8 @@ func Bind(flags *pflag.FlagSet, def Config, only ...string) *Loader {
 			flags.DurationVar(s.dur, s.name, *s.dur, usage)
 		case s.flag != nil:
 			flags.BoolVar(s.flag, s.name, *s.flag, usage)
+		case s.num != nil:
+			flags.IntVar(s.num, s.name, *s.num, usage)
 		default:
 			flags.Var((*sizeValue)(s.size), s.name, usage)
 		}
@@ -261,6 +280,12 @@ func (s setting) set(v string) error {
 			return fmt.Errorf("invalid boolean %q: want true or false", v)
 		}
 		*s.flag = b
+	case s.num != nil:
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil {
+			return fmt.Errorf("invalid number %q", v)
+		}
+		*s.num = n
 	default:
 		return (*sizeValue)(s.size).Set(v)
 	}
@@ -390,6 +415,9 @@ func (c *Config) Validate() error {
 		if d.val <= 0 {
 			return fmt.Errorf("%s: must be positive, got %v", d.name, d.val)
 		}
+	}
+	if c.UpstreamRetries < 0 || c.UpstreamRetries > 10 {
+		return fmt.Errorf("upstream-retries: want 0 to 10, got %d", c.UpstreamRetries)
 	}
 	for _, validate := range []func() error{
 		c.Golang.validate,

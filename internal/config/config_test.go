@@ -40,7 +40,7 @@ func TestDefaults(t *testing.T) {
 		SumDB: "sum.golang.org", MetadataTTL: time.Minute, NegativeTTL: 30 * time.Second,
 		FetchTimeout: 10 * time.Minute, ReadTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 		ShutdownTimeout: 30 * time.Second, LockTTL: 30 * time.Second, MemoryCache: 16 << 20, LogFormat: "text", LogLevel: "info",
-		UpstreamHeaderTimeout: 30 * time.Second, UpstreamIdleTimeout: 30 * time.Second, StaleGrace: 3 * time.Second,
+		UpstreamHeaderTimeout: 30 * time.Second, UpstreamIdleTimeout: 30 * time.Second, UpstreamRetries: 2, StaleGrace: 3 * time.Second,
 		WriteTimeout: 30 * time.Minute,
 		Vuln:         VulnConfig{Enabled: true, Source: "pull", Upstream: "https://vuln.go.dev", Rebuild: time.Hour},
 		PyPI:         PyPIConfig{Enabled: true, Indexes: "https://pypi.org/simple/", TTL: 10 * time.Minute, MaxFileSize: 8 << 30},

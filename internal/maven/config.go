@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"net/url"
 	"os"
 	"strconv"
@@ -151,27 +150,15 @@ func (c *Config) withDefaults() Config {
 	return d
 }
 
-// sameHost returns a copy of up whose client refuses redirects to another
-// host than the one asked: a repository's answers are not followed
-// elsewhere, and its credentials never leave its host.
-func sameHost(up *pull.HTTPUpstream) *pull.HTTPUpstream {
-	client := http.DefaultClient
-	if up.Client != nil {
-		client = up.Client
+// upstreamOf returns up for the repositories: the core's host guard keeps
+// every request and redirect on their hosts, so that a repository's
+// answers are not followed elsewhere and its credentials never leave it.
+func upstreamOf(up *pull.HTTPUpstream, repos []Repository) *pull.HTTPUpstream {
+	hosts := make([]string, len(repos))
+	for i, r := range repos {
+		hosts[i] = r.URL
 	}
-	c := *client
-	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
-		if len(via) >= 10 {
-			return errors.New("stopped after 10 redirects")
-		}
-		if !strings.EqualFold(req.URL.Host, via[0].URL.Host) || req.URL.Scheme != via[0].URL.Scheme {
-			return fmt.Errorf("%w: redirected from %s to another host, %s", pull.ErrRefused, via[0].URL.Host, req.URL.Host)
-		}
-		return nil
-	}
-	u := *up
-	u.Client = &c
-	return &u
+	return up.For(hosts, nil)
 }
 
 // ParseRepositories parses a comma-separated list of repository URLs, in

@@ -36,7 +36,7 @@ func New(cfg Config) (*Handler, error) {
 		return nil, err
 	}
 	c := cfg.withDefaults()
-	return &Handler{cfg: c, cache: c.Cache, up: sameHost(c.Upstream), log: c.Logger}, nil
+	return &Handler{cfg: c, cache: c.Cache, up: upstreamOf(c.Upstream, c.Repositories), log: c.Logger}, nil
 }
 
 // IsImmutable reports whether name is the store name of a file that never
@@ -139,6 +139,8 @@ func (h *Handler) fileArtifact(req *request) *pull.Artifact {
 		Name:        storePrefix + req.path,
 		ContentType: contentType(req.path),
 		MaxSize:     h.cfg.MaxFileSize,
+		// Files come only from the configured repositories.
+		NameSent: true,
 		Fetch: func(ctx context.Context, _ io.Reader) (io.ReadCloser, error) {
 			return h.fetch(ctx, req, false)
 		},
@@ -154,6 +156,7 @@ func (h *Handler) metadataArtifact(req *request) *pull.Artifact {
 		ContentType: "text/xml",
 		TTL:         h.cfg.MetadataTTL,
 		MaxSize:     maxMetadataSize,
+		NameSent:    true,
 		Fetch: func(ctx context.Context, _ io.Reader) (io.ReadCloser, error) {
 			return h.fetch(ctx, req, true)
 		},

@@ -143,10 +143,6 @@ func (h *Handler) get(ctx context.Context, repo Repository, p string) (io.ReadCl
 	}
 	resp, err := h.up.Do(ctx, req)
 	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) && errors.Is(err, pull.ErrRefused) {
-			return nil, fmt.Errorf("%w: %s: redirected to another host", pull.ErrRefused, redact(repo.URL)+p)
-		}
 		return nil, err
 	}
 	return resp.Body, nil

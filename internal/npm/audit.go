@@ -9,6 +9,8 @@ import (
 	"io"
 	"net/http"
 	"strings"
+
+	"github.com/gomirror/gomirror/internal/pull"
 )
 
 // audit passes an audit request through to the default upstream,
@@ -52,7 +54,7 @@ func (h *Handler) audit(w http.ResponseWriter, r *http.Request, req request) {
 	up := h.cfg.Upstream
 	ureq, err := http.NewRequestWithContext(r.Context(), http.MethodPost, up.URL+req.upstreamPath, bytes.NewReader(data))
 	if err != nil {
-		h.fail(w, r, upstreamErr(err))
+		h.fail(w, r, fmt.Errorf("%w: audit: %w", pull.ErrUpstream, err))
 		return
 	}
 	ureq.Header.Set("Content-Type", "application/json")
@@ -63,10 +65,20 @@ func (h *Handler) audit(w http.ResponseWriter, r *http.Request, req request) {
 		ureq.Header.Set("Accept", a)
 	}
 	ureq.Header.Set("User-Agent", userAgent)
-	h.authorize(ureq, up)
-	resp, err := h.cfg.Client.Do(ureq)
+	resp, err := h.clientFor(up).Do(r.Context(), ureq)
+	var serr *pull.StatusError
+	if errors.As(err, &serr) && serr.Code >= 400 && serr.Code < 500 {
+		// The registry's own answer to the request, such as a 400.
+		if ct := serr.Header.Get("Content-Type"); ct != "" {
+			w.Header().Set("Content-Type", ct)
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(serr.Code)
+		w.Write(serr.Body)
+		return
+	}
 	if err != nil {
-		h.fail(w, r, fmt.Errorf("audit: %w", upstreamErr(err)))
+		h.fail(w, r, fmt.Errorf("audit: %w", err))
 		return
 	}
 	defer resp.Body.Close()

@@ -60,9 +60,19 @@ type Config struct {
 	// MemoSize bounds the bytes of rendered packuments kept in memory.
 	// Zero means 64 MiB; negative turns the memo off.
 	MemoSize int64
-	// Client makes upstream requests. Nil means a client with the default
-	// transport.
+	// HTTPUpstream gives the settings of upstream requests: client, bounds,
+	// retries and the allow-list of other hosts that tarball URLs and
+	// redirects may name. The mirror fetches from each registry's host
+	// with that registry's token. Nil means a zero pull.HTTPUpstream with
+	// Client.
+	HTTPUpstream *pull.HTTPUpstream
+	// Client makes upstream requests when HTTPUpstream is nil. Nil means
+	// http.DefaultClient.
 	Client *http.Client
+	// Memory bounds the memory that decoding and rendering packuments
+	// takes across requests. Nil means a budget of pull.DefaultMemory of
+	// the mirror's own.
+	Memory *pull.Memory
 	// Logger receives request failures. Nil discards them.
 	Logger *slog.Logger
 }
@@ -156,8 +166,11 @@ func (c *Config) withDefaults() Config {
 	if d.MemoSize == 0 {
 		d.MemoSize = 64 << 20
 	}
-	if d.Client == nil {
-		d.Client = &http.Client{}
+	if d.Memory == nil {
+		d.Memory = pull.NewMemory(0)
+	}
+	if d.HTTPUpstream == nil {
+		d.HTTPUpstream = &pull.HTTPUpstream{Client: d.Client}
 	}
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)

@@ -15,6 +15,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gomirror/gomirror/internal/pull"
@@ -33,6 +34,9 @@ type Handler struct {
 	cache *pull.Cache
 	log   *slog.Logger
 	memo  *memo
+
+	clientsOnce sync.Once
+	clients     map[string]*pull.HTTPUpstream // by registry URL and token
 }
 
 // New returns a Handler for cfg, or an error naming the first invalid
@@ -137,6 +141,15 @@ func (h *Handler) packumentArtifact(name string, ttl time.Duration) *pull.Artifa
 			return h.fetchPackument(ctx, name, prev)
 		},
 		Check: func(ctx context.Context, f *os.File) error {
+			size := h.cfg.MaxPackumentSize
+			if fi, err := f.Stat(); err == nil {
+				size = fi.Size()
+			}
+			release, err := h.cfg.Memory.Reserve(ctx, size)
+			if err != nil {
+				return err
+			}
+			defer release()
 			data, err := io.ReadAll(f)
 			if err != nil {
 				return fmt.Errorf("%w: reading the download: %w", pull.ErrUpstream, err)
@@ -195,7 +208,7 @@ func stamp(e *pull.Entry) string {
 
 // parsed returns the parsed packument of e, name's stored copy, from the
 // memo when it holds it.
-func (h *Handler) parsed(name string, e *pull.Entry) (*packument, error) {
+func (h *Handler) parsed(ctx context.Context, name string, e *pull.Entry) (*packument, error) {
 	st := stamp(e)
 	key := "parsed\x00" + name + "\x00" + st
 	if st != "" {
@@ -203,6 +216,11 @@ func (h *Handler) parsed(name string, e *pull.Entry) (*packument, error) {
 			return v.(*packument), nil
 		}
 	}
+	release, err := h.cfg.Memory.Reserve(ctx, h.sizeOf(e))
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	data, err := io.ReadAll(io.LimitReader(e.Body, h.cfg.MaxPackumentSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("reading the stored packument of %s: %w", name, err)
@@ -221,6 +239,15 @@ func (h *Handler) parsed(name string, e *pull.Entry) (*packument, error) {
 	return p, nil
 }
 
+// sizeOf returns the size of a stored packument, or the largest one
+// when the store cannot tell.
+func (h *Handler) sizeOf(e *pull.Entry) int64 {
+	if e.Size >= 0 {
+		return e.Size
+	}
+	return h.cfg.MaxPackumentSize
+}
+
 // lookup returns name's packument, refreshed early when has reports that
 // it lacks what the client asks for and the stored copy is at least
 // RefreshAfter old: a version published since the last refresh appears at
@@ -231,7 +258,7 @@ func (h *Handler) lookup(ctx context.Context, name string, has func(*packument) 
 	if err != nil {
 		return nil, nil, err
 	}
-	p, err := h.parsed(name, e)
+	p, err := h.parsed(ctx, name, e)
 	if err != nil || has(p) || e.ModTime.IsZero() || time.Since(e.ModTime) < h.cfg.RefreshAfter {
 		if err != nil {
 			e.Body.Close()
@@ -244,7 +271,7 @@ func (h *Handler) lookup(ctx context.Context, name string, has func(*packument) 
 	if err != nil {
 		return nil, nil, err
 	}
-	if p, err = h.parsed(name, e); err != nil {
+	if p, err = h.parsed(ctx, name, e); err != nil {
 		e.Body.Close()
 		return nil, nil, err
 	}
@@ -271,7 +298,7 @@ func (h *Handler) servePackument(w http.ResponseWriter, r *http.Request, name st
 	render := func(p *packument) ([]byte, error) { return p.render(base, abbreviated) }
 	w.Header().Set("Vary", "Accept, Accept-Encoding")
 	if acceptsGzip(r) {
-		data, err := h.rendered(form+"+gzip", name, base, e, func(p *packument) ([]byte, error) {
+		data, err := h.rendered(r.Context(), form+"+gzip", name, base, e, func(p *packument) ([]byte, error) {
 			plain, err := render(p)
 			if err != nil {
 				return nil, err
@@ -285,7 +312,7 @@ func (h *Handler) servePackument(w http.ResponseWriter, r *http.Request, name st
 		h.serveRendered(w, r, ctype, data, form+"-gz", base, e)
 		return nil
 	}
-	data, err := h.rendered(form, name, base, e, render)
+	data, err := h.rendered(r.Context(), form, name, base, e, render)
 	if err != nil {
 		return err
 	}
@@ -315,7 +342,7 @@ func gzipBytes(data []byte) []byte {
 
 // rendered returns what render makes of e, name's stored packument, for
 // the mirror at base, from the memo when it holds it.
-func (h *Handler) rendered(form, name, base string, e *pull.Entry, render func(*packument) ([]byte, error)) ([]byte, error) {
+func (h *Handler) rendered(ctx context.Context, form, name, base string, e *pull.Entry, render func(*packument) ([]byte, error)) ([]byte, error) {
 	st := stamp(e)
 	key := form + "\x00" + name + "\x00" + st + "\x00" + base
 	if st != "" {
@@ -323,10 +350,16 @@ func (h *Handler) rendered(form, name, base string, e *pull.Entry, render func(*
 			return v.([]byte), nil
 		}
 	}
-	p, err := h.parsed(name, e)
+	p, err := h.parsed(ctx, name, e)
 	if err != nil {
 		return nil, err
 	}
+	// Rendering takes as much again as the parse, reserved after it.
+	release, err := h.cfg.Memory.Reserve(ctx, h.sizeOf(e))
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	data, err := render(p)
 	if err != nil {
 		return nil, fmt.Errorf("rendering the packument of %s: %w", name, err)
@@ -369,7 +402,7 @@ func (h *Handler) serveVersion(w http.ResponseWriter, r *http.Request, name, spe
 	if !ok {
 		return pull.NotFound(fmt.Sprintf("version not found: %s@%s", name, spec))
 	}
-	data, err := h.rendered("version:"+v, name, base, e, func(p *packument) ([]byte, error) {
+	data, err := h.rendered(r.Context(), "version:"+v, name, base, e, func(p *packument) ([]byte, error) {
 		obj, err := p.version(v, base, false)
 		if err != nil {
 			return nil, err
@@ -390,7 +423,7 @@ func (h *Handler) serveDistTags(w http.ResponseWriter, r *http.Request, name str
 		return err
 	}
 	defer e.Body.Close()
-	p, err := h.parsed(name, e)
+	p, err := h.parsed(r.Context(), name, e)
 	if err != nil {
 		return err
 	}

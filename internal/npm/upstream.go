@@ -7,9 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"maps"
 	"net/http"
 	"net/url"
-	"os"
+	"slices"
 	"strings"
 
 	"github.com/gomirror/gomirror/internal/pull"
@@ -59,53 +61,52 @@ func escapeName(name string) string {
 	return strings.Replace(name, "/", "%2f", 1)
 }
 
-// get sends a GET to rawURL, with up's token when rawURL is on up's host.
+// clientFor returns the upstream client of up: it fetches from up's host
+// (and the allow-list's) and sends up's token to up's URLs.
+func (h *Handler) clientFor(up Upstream) *pull.HTTPUpstream {
+	h.clientsOnce.Do(func() {
+		h.clients = make(map[string]*pull.HTTPUpstream)
+		for _, u := range append([]Upstream{h.cfg.Upstream}, slices.Collect(maps.Values(h.cfg.Scopes))...) {
+			var auth func(http.RoundTripper) http.RoundTripper
+			if u.Token != "" {
+				auth = pull.StaticAuth(pull.Bearer(origin(u.URL), u.Token))
+			}
+			h.clients[u.URL+"\x00"+u.Token] = h.cfg.HTTPUpstream.For([]string{u.URL}, auth)
+		}
+	})
+	return h.clients[up.URL+"\x00"+up.Token]
+}
+
+// origin returns the scheme and host of a registry URL: its token goes
+// to every URL on its host, as npm sends it.
+func origin(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	return u.Scheme + "://" + u.Host + "/"
+}
+
+// get sends a GET to rawURL through up's client.
 func (h *Handler) get(ctx context.Context, rawURL string, up Upstream, hdr http.Header) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", pull.ErrUpstream, err)
+		return nil, fmt.Errorf("%w: bad URL %s", pull.ErrUpstream, pull.RedactString(rawURL))
 	}
 	for k, v := range hdr {
 		req.Header[k] = v
 	}
 	req.Header.Set("User-Agent", userAgent)
-	h.authorize(req, up)
-	resp, err := h.cfg.Client.Do(req)
-	if err != nil {
-		return nil, upstreamErr(err)
-	}
-	return resp, nil
+	return h.clientFor(up).Do(ctx, req)
 }
 
-// authorize adds up's token to req when req goes to up's host.
-func (h *Handler) authorize(req *http.Request, up Upstream) {
-	if up.Token == "" {
-		return
-	}
-	if u, err := url.Parse(up.URL); err == nil && strings.EqualFold(u.Host, req.URL.Host) {
-		req.Header.Set("Authorization", "Bearer "+up.Token)
-	}
-}
-
-// upstreamErr marks a failure to reach an upstream, keeping timeouts
-// recognizable.
-func upstreamErr(err error) error {
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) {
-		return err
-	}
-	return fmt.Errorf("%w: %v", pull.ErrUpstream, err)
-}
-
-// statusErr turns an upstream answer other than 200 into an error: 404
-// and 410 mean not found, everything else is the upstream's failure.
-func statusErr(resp *http.Response, what string) error {
-	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	resp.Body.Close()
-	switch resp.StatusCode {
-	case http.StatusNotFound, http.StatusGone:
+// statusErr names what a failed request was for; "not found" keeps the
+// registry's own wording.
+func statusErr(err error, what string) error {
+	if errors.Is(err, fs.ErrNotExist) {
 		return pull.NotFound(what + ": not found upstream")
 	}
-	return fmt.Errorf("%w: %s: upstream answered %s", pull.ErrUpstream, what, resp.Status)
+	return fmt.Errorf("%s: %w", what, err)
 }
 
 // fetchPackument fetches name's full packument, in its stored form. prev,
@@ -127,15 +128,11 @@ func (h *Handler) fetchPackument(ctx context.Context, name string, prev io.Reade
 		}
 	}
 	resp, err := h.get(ctx, u, up, hdr)
-	if err != nil {
-		return nil, fmt.Errorf("packument of %s: %w", name, err)
-	}
 	switch {
-	case resp.StatusCode == http.StatusNotModified && prev != nil:
-		resp.Body.Close()
+	case errors.Is(err, pull.ErrNotModified) && prev != nil:
 		return nil, pull.ErrNotModified
-	case resp.StatusCode != http.StatusOK:
-		return nil, statusErr(resp, "packument of "+name)
+	case err != nil:
+		return nil, statusErr(err, "packument of "+name)
 	}
 	h0 := storedHeader{ETag: resp.Header.Get("ETag"), LastModified: resp.Header.Get("Last-Modified"), URL: u}
 	return body(resp, encodeHeader(h0)), nil
@@ -155,10 +152,7 @@ func (h *Handler) fetchTarball(ctx context.Context, name string, d *dist) (io.Re
 	}
 	resp, err := h.get(ctx, d.tarball, up, nil)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", what, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, statusErr(resp, what)
+		return nil, statusErr(err, what)
 	}
 	return body(resp, nil), nil
 }
@@ -168,10 +162,7 @@ func (h *Handler) fetchKeys(ctx context.Context) (io.ReadCloser, error) {
 	up := h.cfg.Upstream
 	resp, err := h.get(ctx, up.URL+"-/npm/v1/keys", up, http.Header{"Accept": {"application/json"}})
 	if err != nil {
-		return nil, fmt.Errorf("signing keys: %w", err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, statusErr(resp, "signing keys")
+		return nil, statusErr(err, "signing keys")
 	}
 	return body(resp, nil), nil
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -125,13 +126,19 @@ type tokenResponse struct {
 	IssuedAt    time.Time `json:"issued_at"`
 }
 
-// client talks to one upstream registry, authenticating as it asks. It is
-// safe for concurrent use.
+// client talks to one upstream registry through the core's upstream
+// client, which it adds the registry's authentication to: as an
+// http.RoundTripper, it answers the registry's challenges (a Bearer token
+// from the realm for the request's scope, or Basic credentials) for the
+// requests to the registry itself, and sends the others (a blob's
+// redirect to a CDN) as they are. It is safe for concurrent use.
 type client struct {
-	reg  Registry // Host normalised
-	base string   // the registry API's base URL, without a final slash
-	http *http.Client
-	now  func() time.Time
+	reg    Registry // Host normalised
+	base   string   // the registry API's base URL, without a final slash
+	origin *url.URL // base's scheme and host
+	http   *pull.HTTPUpstream
+	next   http.RoundTripper // the transport under the authentication
+	now    func() time.Time
 
 	mu        sync.Mutex
 	challenge *challenge       // the registry's last challenge
@@ -139,52 +146,78 @@ type client struct {
 	flights   singleflight.Group
 }
 
-func newClient(reg Registry, hc *http.Client, now func() time.Time) *client {
+// redirectHosts are the hosts that well-known registries redirect blob
+// downloads to, and where their token services are.
+var redirectHosts = map[string][]string{
+	DockerHub:           {"*.docker.com", "*.docker.io"},
+	"ghcr.io":           {"pkg-containers.githubusercontent.com"},
+	"quay.io":           {"*.quay.io"},
+	"registry.k8s.io":   {"*.pkg.dev", "*.amazonaws.com"},
+	"gcr.io":            {"storage.googleapis.com", "*.pkg.dev"},
+	"mcr.microsoft.com": {"*.mcr.microsoft.com"},
+}
+
+func newClient(reg Registry, settings *pull.HTTPUpstream, now func() time.Time) *client {
 	reg.Host = NormalizeRegistry(reg.Host)
-	return &client{reg: reg, base: reg.upstreamURL(), http: hc, now: now, tokens: map[string]token{}}
+	c := &client{reg: reg, base: reg.upstreamURL(), now: now, tokens: map[string]token{}}
+	c.origin, _ = url.Parse(c.base)
+	c.http = settings.For([]string{c.base}, func(next http.RoundTripper) http.RoundTripper {
+		c.next = next
+		return c
+	})
+	c.http.Allow = append(slices.Clip(c.http.Allow), redirectHosts[reg.Host]...)
+	return c
 }
 
 // scope is the token scope for pulling repo.
 func pullScope(repo string) string { return "repository:" + repo + ":pull" }
 
+// scopeKey is the context key of a request's token scope.
+type scopeKey struct{}
+
 // do sends a GET or HEAD for path (starting with /v2/) with the
-// authorization that scope needs, answering the registry's challenge once
-// when it asks for one. The caller closes the response body.
+// authorization that scope needs. Answers other than a success are
+// errors, as pull.HTTPUpstream.Do returns them.
 func (c *client) do(ctx context.Context, method, path, scope string, hdr http.Header) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s %s: bad request path", pull.ErrUpstream, method, c.reg.Host)
+	}
+	for k, v := range hdr {
+		req.Header[k] = v
+	}
+	req.Header.Set("User-Agent", "gomirror")
+	return c.http.Do(context.WithValue(ctx, scopeKey{}, scope), req)
+}
+
+// RoundTrip sends req with the authorization its scope needs when it goes
+// to the registry, answering the registry's challenge once when it asks
+// for one. A challenge the mirror cannot answer leaves the 401 as it is.
+func (c *client) RoundTrip(req *http.Request) (*http.Response, error) {
+	scope, _ := req.Context().Value(scopeKey{}).(string)
+	if scope == "" || !strings.EqualFold(req.URL.Scheme, c.origin.Scheme) || !strings.EqualFold(req.URL.Host, c.origin.Host) {
+		return c.next.RoundTrip(req)
+	}
 	for attempt := 0; ; attempt++ {
-		req, err := http.NewRequestWithContext(ctx, method, c.base+path, nil)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %s %s: %v", pull.ErrUpstream, method, c.reg.Host, err)
-		}
-		for k, v := range hdr {
-			req.Header[k] = v
-		}
-		req.Header.Set("User-Agent", "gomirror")
-		if err := c.authorize(ctx, req, scope); err != nil {
+		r := req.Clone(req.Context())
+		if err := c.authorize(r.Context(), r, scope); err != nil {
 			return nil, err
 		}
-		resp, err := c.http.Do(req)
-		if err != nil {
-			return nil, upstreamNetError(ctx, c.reg.Host, err)
+		resp, err := c.next.RoundTrip(r)
+		if err != nil || resp.StatusCode != http.StatusUnauthorized || attempt > 0 {
+			return resp, err
 		}
-		if resp.StatusCode != http.StatusUnauthorized || attempt > 0 {
-			return resp, nil
-		}
-		chs := parseChallenges(resp.Header.Values("Www-Authenticate"))
-		drain(resp)
 		var ch *challenge
-		for i := range chs {
-			if chs[i].scheme == "bearer" || chs[i].scheme == "basic" {
-				ch = &chs[i]
+		for _, x := range parseChallenges(resp.Header.Values("Www-Authenticate")) {
+			if x.scheme == "bearer" || x.scheme == "basic" {
+				ch = &x
 				break
 			}
 		}
-		if ch == nil {
-			return nil, &upstreamError{http.StatusUnauthorized, c.reg.Host + " asks for authentication without a Bearer or Basic challenge"}
+		if ch == nil || ch.scheme == "basic" && c.reg.Username == "" {
+			return resp, nil
 		}
-		if ch.scheme == "basic" && c.reg.Username == "" {
-			return nil, &upstreamError{http.StatusUnauthorized, c.reg.Host + " asks for a login, and the mirror has no credentials for it"}
-		}
+		drain(resp)
 		c.mu.Lock()
 		c.challenge = ch
 		delete(c.tokens, scope) // Expired or revoked early.
@@ -249,6 +282,9 @@ func (c *client) fetchToken(ctx context.Context, ch *challenge, scope string) (t
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return token{}, fmt.Errorf("%w: %s: bad token realm %q", pull.ErrUpstream, c.reg.Host, realm)
 	}
+	if err := c.http.Check(u); err != nil {
+		return token{}, fmt.Errorf("%s: token realm: %w", c.reg.Host, err)
+	}
 	if u.Scheme == "http" && c.reg.Username != "" && strings.HasPrefix(c.base, "https:") {
 		return token{}, fmt.Errorf("%w: %s: refusing to send credentials to the plain-http token realm %s", pull.ErrUpstream, c.reg.Host, realm)
 	}
@@ -267,7 +303,7 @@ func (c *client) fetchToken(ctx context.Context, ch *challenge, scope string) (t
 		req.SetBasicAuth(c.reg.Username, c.reg.Password)
 	}
 	start := c.now()
-	resp, err := c.http.Do(req)
+	resp, err := c.next.RoundTrip(req)
 	if err != nil {
 		return token{}, upstreamNetError(ctx, c.reg.Host+" token service", err)
 	}

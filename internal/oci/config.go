@@ -66,8 +66,14 @@ type Config struct {
 	// MaxPageSize is the largest n a tags list request may ask for. Zero
 	// means DefaultMaxPageSize.
 	MaxPageSize int
-	// HTTP makes upstream requests. Nil means a client with the
-	// environment's proxy settings.
+	// HTTPUpstream gives the settings of upstream requests: client,
+	// bounds, retries and the allow-list of other hosts that redirects
+	// may name. The mirror fetches from each registry's host (and the
+	// CDNs that well-known registries redirect blobs to) with that
+	// registry's credentials. Nil means a zero pull.HTTPUpstream with HTTP.
+	HTTPUpstream *pull.HTTPUpstream
+	// HTTP makes upstream requests when HTTPUpstream is nil. Nil means a
+	// client with the environment's proxy settings.
 	HTTP *http.Client
 	// Logger receives upstream and auth events. Nil discards them.
 	Logger *slog.Logger

@@ -1,7 +1,6 @@
 package oci
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -65,9 +64,13 @@ func New(cfg Config) (*Handler, error) {
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
-	hc := cfg.HTTP
-	if hc == nil {
-		hc = &http.Client{Transport: &http.Transport{Proxy: http.ProxyFromEnvironment}}
+	settings := cfg.HTTPUpstream
+	if settings == nil {
+		hc := cfg.HTTP
+		if hc == nil {
+			hc = &http.Client{Transport: &http.Transport{Proxy: http.ProxyFromEnvironment}}
+		}
+		settings = &pull.HTTPUpstream{Client: hc}
 	}
 	now := cfg.Now
 	if now == nil {
@@ -75,7 +78,7 @@ func New(cfg Config) (*Handler, error) {
 	}
 	var hosts []string
 	for _, r := range cfg.Registries {
-		c := newClient(r, hc, now)
+		c := newClient(r, settings, now)
 		h.clients[c.reg.Host] = c
 		hosts = append(hosts, c.reg.Host)
 	}
@@ -207,7 +210,7 @@ func (h *Handler) manifestArtifact(c *client, req *request, d digest, data []byt
 					return nil, err
 				}
 			}
-			return &sizedBody{io.NopCloser(bytes.NewReader(data)), int64(len(data))}, nil
+			return pull.BytesBody(data), nil
 		},
 		Check: checkJSON,
 	}
@@ -372,7 +375,7 @@ func (h *Handler) resolveTag(ctx context.Context, c *client, req *request, prev 
 	if err != nil {
 		return nil, err
 	}
-	return &sizedBody{io.NopCloser(bytes.NewReader(out)), int64(len(out))}, nil
+	return pull.BytesBody(out), nil
 }
 
 // serveTags serves a repository's tags list, in lexical order, a page of
@@ -416,7 +419,7 @@ func (h *Handler) serveTags(w http.ResponseWriter, r *http.Request, c *client, r
 			if err != nil {
 				return nil, err
 			}
-			return &sizedBody{io.NopCloser(bytes.NewReader(out)), int64(len(out))}, nil
+			return pull.BytesBody(out), nil
 		},
 	}
 	e, err := h.cache.Open(r.Context(), a)

@@ -1,7 +1,6 @@
 package oci
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -93,7 +92,7 @@ func (h *Handler) member(ctx context.Context, c *client, req *request, d digest,
 				how = "upstream"
 			}
 			out, _ := json.Marshal(memberRecord{Repository: req.name(), Digest: d.String(), Via: how})
-			return &sizedBody{io.NopCloser(bytes.NewReader(out)), int64(len(out))}, nil
+			return pull.BytesBody(out), nil
 		},
 	}
 	if _, err := h.cache.Prefetch(ctx, a); err != nil {
@@ -155,10 +154,7 @@ func (h *Handler) memberChildren(ctx context.Context, c *client, req *request, d
 func (c *client) headBlob(ctx context.Context, repo string, d digest) error {
 	resp, err := c.do(ctx, http.MethodHead, "/v2/"+repo+"/blobs/"+d.String(), pullScope(repo), nil)
 	if err != nil {
-		return err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return c.statusError(resp, "blob "+c.reg.Host+"/"+repo+"@"+d.String())
+		return c.upstreamErr(err, "blob "+c.reg.Host+"/"+repo+"@"+d.String())
 	}
 	drain(resp)
 	return nil

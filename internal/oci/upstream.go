@@ -3,6 +3,7 @@ package oci
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -26,59 +27,45 @@ var manifestAccept = strings.Join([]string{
 	string(types.DockerManifestSchema1),
 }, ", ")
 
-// statusError turns an upstream answer that is not a success into an
-// error: not found, denied, too many requests, or a failure. It closes the
-// body.
-func (c *client) statusError(resp *http.Response, what string) error {
-	defer drain(resp)
-	msg := upstreamMessage(resp)
-	switch resp.StatusCode {
+// upstreamErr names what a failed request was for. An answer that is
+// not a success becomes not found (404), an upstreamError that keeps its
+// status (401, 403, 429), or a failure, with the registry's own message
+// when its body has one.
+func (c *client) upstreamErr(err error, what string) error {
+	var se *pull.StatusError
+	if !errors.As(err, &se) {
+		return err
+	}
+	msg := upstreamMessage(se.Body)
+	status := fmt.Sprintf("%d %s", se.Code, http.StatusText(se.Code))
+	switch se.Code {
 	case http.StatusNotFound:
 		return pull.NotFound(fmt.Sprintf("%s: not found on %s%s", what, c.reg.Host, msg))
 	case http.StatusUnauthorized, http.StatusForbidden, http.StatusTooManyRequests:
-		return &upstreamError{resp.StatusCode, fmt.Sprintf("%s: %s answered %s%s", what, c.reg.Host, resp.Status, msg)}
+		return &upstreamError{se.Code, fmt.Sprintf("%s: %s answered %s%s", what, c.reg.Host, status, msg)}
 	default:
-		return fmt.Errorf("%w: %s: %s answered %s%s", pull.ErrUpstream, what, c.reg.Host, resp.Status, msg)
+		return fmt.Errorf("%w: %s: %s answered %s%s", pull.ErrUpstream, what, c.reg.Host, status, msg)
 	}
 }
 
 // upstreamMessage returns ": <message>" from a registry's JSON error body,
 // or "".
-func upstreamMessage(resp *http.Response) string {
-	var body errorBody
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 16<<10)).Decode(&body); err != nil || len(body.Errors) == 0 {
+func upstreamMessage(body []byte) string {
+	var eb errorBody
+	if err := json.Unmarshal(body, &eb); err != nil || len(eb.Errors) == 0 {
 		return ""
 	}
-	e := body.Errors[0]
+	e := eb.Errors[0]
 	return ": " + pull.OneLine(e.Code+" "+e.Message)
-}
-
-// sizedBody is an upstream body that announces its length to the core.
-type sizedBody struct {
-	io.ReadCloser
-	size int64
-}
-
-func (b *sizedBody) Size() int64 { return b.size }
-
-// body returns resp's body, announcing its Content-Length when it has one.
-func body(resp *http.Response) io.ReadCloser {
-	if resp.ContentLength >= 0 {
-		return &sizedBody{resp.Body, resp.ContentLength}
-	}
-	return resp.Body
 }
 
 // blob opens a blob of repo.
 func (c *client) blob(ctx context.Context, repo string, d digest) (io.ReadCloser, error) {
 	resp, err := c.do(ctx, http.MethodGet, "/v2/"+repo+"/blobs/"+d.String(), pullScope(repo), nil)
 	if err != nil {
-		return nil, err
+		return nil, c.upstreamErr(err, "blob "+c.reg.Host+"/"+repo+"@"+d.String())
 	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, c.statusError(resp, "blob "+c.reg.Host+"/"+repo+"@"+d.String())
-	}
-	return body(resp), nil
+	return resp.Body, nil
 }
 
 // headManifest asks for the digest that ref (a tag) of repo resolves to.
@@ -87,10 +74,7 @@ func (c *client) headManifest(ctx context.Context, repo, ref string) (string, er
 	hdr := http.Header{"Accept": {manifestAccept}}
 	resp, err := c.do(ctx, http.MethodHead, "/v2/"+repo+"/manifests/"+ref, pullScope(repo), hdr)
 	if err != nil {
-		return "", err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return "", c.statusError(resp, "manifest "+c.reg.Host+"/"+repo+":"+ref)
+		return "", c.upstreamErr(err, "manifest "+c.reg.Host+"/"+repo+":"+ref)
 	}
 	drain(resp)
 	return resp.Header.Get("Docker-Content-Digest"), nil
@@ -103,21 +87,11 @@ func (c *client) manifest(ctx context.Context, repo, ref string, limit int64) (d
 	what := "manifest " + c.reg.Host + "/" + repo + refSep(ref) + ref
 	resp, err := c.do(ctx, http.MethodGet, "/v2/"+repo+"/manifests/"+ref, pullScope(repo), hdr)
 	if err != nil {
-		return nil, "", "", err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, "", "", c.statusError(resp, what)
+		return nil, "", "", c.upstreamErr(err, what)
 	}
 	defer resp.Body.Close()
-	if resp.ContentLength > limit {
-		return nil, "", "", fmt.Errorf("%w: %s: %d bytes, over the limit of %d", pull.ErrRefused, what, resp.ContentLength, limit)
-	}
-	data, err = io.ReadAll(io.LimitReader(resp.Body, limit+1))
-	if err != nil {
-		return nil, "", "", fmt.Errorf("%w: %s: %v", pull.ErrUpstream, what, err)
-	}
-	if int64(len(data)) > limit {
-		return nil, "", "", fmt.Errorf("%w: %s: over the limit of %d bytes", pull.ErrRefused, what, limit)
+	if data, err = pull.ReadLimited(resp.Body, limit, what); err != nil {
+		return nil, "", "", err
 	}
 	return data, resp.Header.Get("Content-Type"), resp.Header.Get("Docker-Content-Digest"), nil
 }
@@ -134,12 +108,9 @@ func (c *client) referrers(ctx context.Context, repo string, d digest) (io.ReadC
 	hdr := http.Header{"Accept": {string(types.OCIImageIndex)}}
 	resp, err := c.do(ctx, http.MethodGet, "/v2/"+repo+"/referrers/"+d.String(), pullScope(repo), hdr)
 	if err != nil {
-		return nil, err
+		return nil, c.upstreamErr(err, "referrers of "+c.reg.Host+"/"+repo+"@"+d.String())
 	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, c.statusError(resp, "referrers of "+c.reg.Host+"/"+repo+"@"+d.String())
-	}
-	return body(resp), nil
+	return resp.Body, nil
 }
 
 // tagsList is the body of a tags list answer.
@@ -164,20 +135,15 @@ func (c *client) tags(ctx context.Context, repo string, limit int64) ([]string, 
 		}
 		resp, err := c.do(ctx, http.MethodGet, path, pullScope(repo), nil)
 		if err != nil {
-			return nil, err
+			return nil, c.upstreamErr(err, what)
 		}
-		if resp.StatusCode != http.StatusOK {
-			return nil, c.statusError(resp, what)
-		}
-		data, err := io.ReadAll(io.LimitReader(resp.Body, limit-total+1))
+		// The limit is of the whole list, over every page.
+		data, err := pull.ReadLimited(resp.Body, limit-total, what)
 		resp.Body.Close()
 		if err != nil {
-			return nil, fmt.Errorf("%w: %s: %v", pull.ErrUpstream, what, err)
+			return nil, err
 		}
 		total += int64(len(data))
-		if total > limit {
-			return nil, fmt.Errorf("%w: %s: over the limit of %d bytes", pull.ErrRefused, what, limit)
-		}
 		var tl tagsList
 		if err := json.Unmarshal(data, &tl); err != nil {
 			return nil, fmt.Errorf("%w: %s: %v", pull.ErrRefused, what, err)

@@ -270,8 +270,7 @@ func (c *Cache) download(ctx context.Context, a *Artifact, body io.Reader, f *fl
 	case want != nil && want.Size >= 0 && n != want.Size:
 		err = c.refuse(ctx, a, fmt.Errorf("%s: upstream sent %d bytes, want %d from %s", a.Name, n, want.Size, want.Source))
 	case want != nil && !bytes.Equal(h.Sum(nil), want.Sum):
-		err = c.refuse(ctx, a, fmt.Errorf("%s: %s mismatch: upstream sent %s, want %s from %s",
-			a.Name, want.Algorithm, hex.EncodeToString(h.Sum(nil)), hex.EncodeToString(want.Sum), want.Source))
+		err = c.refuse(ctx, a, mismatch(a, want, h.Sum(nil)))
 	}
 	if err != nil {
 		if f != nil {
@@ -365,4 +364,18 @@ func newHash(algorithm string) (hash.Hash, error) {
 	default:
 		return nil, fmt.Errorf("pull: unknown digest algorithm %q", algorithm)
 	}
+}
+
+// mismatch is the refusal of a file whose digest is not want's. The digest
+// of what was sent is named only for an artifact fetched from the hosts
+// the operator configured ([Artifact.NameSent]): for a URL that an
+// upstream's content chose, it would tell that content's author what the
+// mirror can reach.
+func mismatch(a *Artifact, want *Digest, sent []byte) error {
+	if a.NameSent {
+		return fmt.Errorf("%s: %s mismatch: upstream sent %s, want %s from %s",
+			a.Name, want.Algorithm, hex.EncodeToString(sent), hex.EncodeToString(want.Sum), want.Source)
+	}
+	return fmt.Errorf("%s: %s mismatch: what upstream sent does not have the %s %s from %s",
+		a.Name, want.Algorithm, want.Algorithm, hex.EncodeToString(want.Sum), want.Source)
 }

@@ -60,7 +60,7 @@ func TestHTTPUpstream(t *testing.T) {
 		{"/gone", fs.ErrNotExist, 404, "no such release"},
 		{"/same", ErrNotModified, 0, ""},
 		{"/busy", ErrUpstream, 502, "429"},
-		{"/hang-headers", os.ErrDeadlineExceeded, 504, "no answer"},
+		{"/hang-headers", os.ErrDeadlineExceeded, 504, "no response header within"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {

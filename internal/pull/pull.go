@@ -180,6 +180,13 @@ type Artifact struct {
 	// the upstream it fetches from (a checksum file next to the file):
 	// it is checked as Want is.
 	Fetch func(ctx context.Context, prev io.Reader) (io.ReadCloser, error)
+	// NameSent lets the refusal of a file whose digest is not Want's name
+	// the digest of what upstream sent, which tells an operator a tampered
+	// file from a stale checksum. Set it only for an artifact fetched from
+	// the hosts the operator configured, never from a URL that upstream
+	// content chose on its own: there the digest of what a URL answered
+	// would tell that content's author what the mirror can reach.
+	NameSent bool
 	// Check, when not nil, checks the downloaded file, whole, after Want
 	// matched and before it is stored. f is positioned at its start. An
 	// error refuses the file: it is counted, logged and never stored.

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -51,9 +52,19 @@ type Config struct {
 	// memory, so that a popular page is not decoded and rendered on every
 	// request. Zero means 64 MiB.
 	RenderCacheSize int64
-	// Client fetches from upstream. Nil means a client with the default
-	// transport's proxy settings and a 30 second wait for response headers.
+	// HTTPUpstream gives the settings of upstream requests: client, bounds,
+	// retries and the allow-list of other hosts that file URLs and
+	// redirects may name. The mirror fetches from its indexes' hosts, and
+	// sends an index URL's credentials to its host only. Nil means a zero
+	// pull.HTTPUpstream with Client.
+	HTTPUpstream *pull.HTTPUpstream
+	// Client fetches from upstream when HTTPUpstream is nil. Nil means
+	// http.DefaultClient.
 	Client *http.Client
+	// Memory bounds the memory that decoding and rendering project pages
+	// takes across requests. Nil means a budget of pull.DefaultMemory of
+	// the mirror's own.
+	Memory *pull.Memory
 	// UserAgent is sent upstream. Empty means "gomirror".
 	UserAgent string
 	// Logger receives upstream faults. Nil discards them.
@@ -131,22 +142,27 @@ func New(cfg Config) (*Handler, error) {
 	if len(indexes) == 0 {
 		indexes = []string{DefaultIndex}
 	}
+	mem := cfg.Memory
+	if mem == nil {
+		mem = pull.NewMemory(0)
+	}
 	up := &upstream{
-		client:    cfg.Client,
+		mem:       mem,
 		userAgent: cmp.Or(cfg.UserAgent, "gomirror"),
 		maxPage:   cmp.Or(cfg.MaxPageSize, int64(64<<20)),
 		maxIndex:  cmp.Or(cfg.MaxIndexSize, int64(256<<20)),
 		log:       log,
 	}
+	var parsed []*url.URL
 	for _, ix := range indexes {
 		u, _ := parseIndexURL(ix) // Validated above.
-		up.indexes = append(up.indexes, u)
+		parsed = append(parsed, u)
 	}
-	if up.client == nil {
-		t := http.DefaultTransport.(*http.Transport).Clone()
-		t.ResponseHeaderTimeout = 30 * time.Second
-		up.client = &http.Client{Transport: t}
+	settings := cfg.HTTPUpstream
+	if settings == nil {
+		settings = &pull.HTTPUpstream{Client: cfg.Client}
 	}
+	up.http, up.indexes = newHTTP(settings, parsed)
 	return &Handler{
 		cache:    cfg.Cache,
 		up:       up,
@@ -236,11 +252,11 @@ func (h *Handler) serveProject(w http.ResponseWriter, r *http.Request, rest stri
 	data, ok := h.rendered.get(key)
 	if !ok {
 		var p Project
-		if err := decodeStored(e.Body, a.MaxSize, &p); err != nil {
+		data, err = h.renderStored(r.Context(), e, a.MaxSize, &p, func() []byte { return renderProject(&p, f) })
+		if err != nil {
 			h.fail(w, r, err)
 			return
 		}
-		data = renderProject(&p, f)
 		h.rendered.put(key, data)
 	}
 	h.serveRendered(w, r, f, data, e, h.pageTTL)
@@ -265,7 +281,7 @@ func (h *Handler) serveIndex(w http.ResponseWriter, r *http.Request) {
 			if err != nil {
 				return nil, fmt.Errorf("encoding the index: %w", err)
 			}
-			return newBytesBody(data), nil
+			return pull.BytesBody(data), nil
 		},
 	}
 	e, err := h.cache.Open(r.Context(), a)
@@ -278,11 +294,11 @@ func (h *Handler) serveIndex(w http.ResponseWriter, r *http.Request) {
 	data, ok := h.rendered.get(key)
 	if !ok {
 		var ix Index
-		if err := decodeStored(e.Body, a.MaxSize, &ix); err != nil {
+		data, err = h.renderStored(r.Context(), e, a.MaxSize, &ix, func() []byte { return renderIndex(&ix, f) })
+		if err != nil {
 			h.fail(w, r, err)
 			return
 		}
-		data = renderIndex(&ix, f)
 		h.rendered.put(key, data)
 	}
 	h.serveRendered(w, r, f, data, e, h.indexTTL)
@@ -319,20 +335,28 @@ func (h *Handler) pageArtifact(norm string) *pull.Artifact {
 		Fetch: func(ctx context.Context, prev io.Reader) (io.ReadCloser, error) {
 			var old *Project
 			if prev != nil {
+				release, err := h.up.mem.Reserve(ctx, sizeOr(sizeOfReader(prev), 2*h.up.maxPage))
+				if err != nil {
+					return nil, err
+				}
 				var p Project
 				if decodeStored(prev, 2*h.up.maxPage, &p) == nil {
 					old = &p
 				}
+				release()
 			}
-			p, err := h.up.fetchProject(ctx, norm, old)
+			p, release, err := h.up.fetchProject(ctx, norm, old)
 			if err != nil {
 				return nil, err
 			}
 			data, err := json.Marshal(p)
+			p = nil
 			if err != nil {
+				release()
 				return nil, fmt.Errorf("encoding the page of %s: %w", norm, err)
 			}
-			return newBytesBody(data), nil
+			// The memory stays reserved until the core has stored the page.
+			return &releasingBody{ReadCloser: pull.BytesBody(data), size: int64(len(data)), release: release}, nil
 		},
 	}
 }
@@ -346,11 +370,66 @@ func (h *Handler) openProject(ctx context.Context, norm string) (*Project, error
 		return nil, err
 	}
 	defer e.Body.Close()
+	release, err := h.up.mem.Reserve(ctx, sizeOr(e.Size, a.MaxSize))
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	var p Project
 	if err := decodeStored(e.Body, a.MaxSize, &p); err != nil {
 		return nil, err
 	}
 	return &p, nil
+}
+
+// renderStored decodes e's stored metadata into v and renders it, within
+// the memory budget.
+func (h *Handler) renderStored(ctx context.Context, e *pull.Entry, limit int64, v any, render func() []byte) ([]byte, error) {
+	release, err := h.up.mem.Reserve(ctx, sizeOr(e.Size, limit))
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	if err := decodeStored(e.Body, limit, v); err != nil {
+		return nil, err
+	}
+	return render(), nil
+}
+
+// releasingBody gives back a reservation of memory when it is closed.
+type releasingBody struct {
+	io.ReadCloser
+	size    int64
+	release func()
+}
+
+func (b *releasingBody) Size() int64 { return b.size }
+
+func (b *releasingBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.release()
+	return err
+}
+
+// sizeOr returns size, or limit when size is unknown (negative).
+func sizeOr(size, limit int64) int64 {
+	if size < 0 {
+		return limit
+	}
+	return size
+}
+
+// sizeOfReader returns the size of a stored copy being read, or -1.
+func sizeOfReader(r io.Reader) int64 {
+	switch r := r.(type) {
+	case interface{ Size() int64 }:
+		return r.Size()
+	case interface{ Stat() (fs.FileInfo, error) }:
+		if fi, err := r.Stat(); err == nil {
+			return fi.Size()
+		}
+	}
+	return -1
 }
 
 // decodeStored reads stored JSON metadata into v.
@@ -448,7 +527,8 @@ func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, rest string)
 				return fmt.Errorf("%w: reading the download of %s: %w", pull.ErrUpstream, ref.filename, err)
 			}
 			if got := hex.EncodeToString(hash.Sum(nil)); got != want {
-				return fmt.Errorf("%s: sha256 mismatch: upstream sent %s, want %s from the project page", ref.filename, got, want)
+				// Not the digest of what came: see pull's mismatch.
+				return fmt.Errorf("%s: sha256 mismatch: what upstream sent does not have the sha256 %s from the project page", ref.filename, want)
 			}
 			return nil
 		}

@@ -6,10 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
+	"strings"
 
 	"github.com/gomirror/gomirror/internal/pull"
 )
@@ -21,21 +24,52 @@ const acceptUpstream = ContentTypeJSON + ", " + ContentTypeHTMLv1 + ";q=0.2, tex
 // upstream fetches pages and files from the upstream indexes, in order. It
 // is safe for concurrent use.
 type upstream struct {
-	indexes   []*url.URL // each ends in "/"
-	client    *http.Client
+	indexes   []*url.URL // each ends in "/", without user information
+	http      *pull.HTTPUpstream
 	userAgent string
 	maxPage   int64 // bytes of one project page
 	maxIndex  int64 // bytes of one index of projects
+	mem       *pull.Memory
 	log       *slog.Logger
 }
 
+// newHTTP returns the client of indexes (each ends in "/"): it fetches
+// from their hosts (and files.pythonhosted.org when one of them is
+// pypi.org), and sends the credentials of an index URL (user:password@)
+// as Basic authentication to that index's host only. It returns the
+// indexes without their credentials.
+func newHTTP(settings *pull.HTTPUpstream, indexes []*url.URL) (*pull.HTTPUpstream, []*url.URL) {
+	var hosts []string
+	var creds []pull.Credential
+	var out []*url.URL
+	pypi := false
+	for _, ix := range indexes {
+		c := *ix
+		if c.User != nil {
+			pw, _ := c.User.Password()
+			c.User = nil
+			creds = append(creds, pull.Basic(c.Scheme+"://"+c.Host+"/", ix.User.Username(), pw))
+		}
+		hosts = append(hosts, c.String())
+		pypi = pypi || strings.EqualFold(c.Hostname(), "pypi.org")
+		out = append(out, &c)
+	}
+	hc := settings.For(hosts, pull.StaticAuth(creds...))
+	if pypi {
+		hc.Allow = append(slices.Clip(hc.Allow), "files.pythonhosted.org")
+	}
+	return hc, out
+}
+
 // get sends a GET for u with accept and, when etag is not "", a
-// conditional request on it.
+// conditional request on it. Answers other than a success are errors (see
+// pull.HTTPUpstream.Do).
 func (up *upstream) get(ctx context.Context, u, accept, etag string) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return nil, fmt.Errorf("%w: GET %s: %w", pull.ErrUpstream, redactURL(u), err)
+		return nil, fmt.Errorf("%w: GET %s: bad URL", pull.ErrUpstream, pull.RedactString(u))
 	}
+	req.URL.User = nil // An index's credentials are sent by up.http.
 	if accept != "" {
 		req.Header.Set("Accept", accept)
 	}
@@ -43,26 +77,7 @@ func (up *upstream) get(ctx context.Context, u, accept, etag string) (*http.Resp
 		req.Header.Set("If-None-Match", etag)
 	}
 	req.Header.Set("User-Agent", up.userAgent)
-	resp, err := up.client.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("%w: GET %s: %w", pull.ErrUpstream, u, err)
-	}
-	return resp, nil
-}
-
-// readLimited reads a page body of at most limit bytes.
-func readLimited(resp *http.Response, limit int64, what string) ([]byte, error) {
-	if resp.ContentLength > limit {
-		return nil, fmt.Errorf("%w: %s is %d bytes, over the limit of %d", pull.ErrUpstream, what, resp.ContentLength, limit)
-	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
-	if err != nil {
-		return nil, fmt.Errorf("%w: reading %s: %w", pull.ErrUpstream, what, err)
-	}
-	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("%w: %s is over the limit of %d bytes", pull.ErrUpstream, what, limit)
-	}
-	return data, nil
+	return up.http.Do(ctx, req)
 }
 
 // isJSON reports whether a response's Content-Type is the JSON of PEP 691.
@@ -71,23 +86,15 @@ func isJSON(resp *http.Response) bool {
 	return mt == ContentTypeJSON || mt == "application/vnd.pypi.simple.latest+json" || mt == "application/json"
 }
 
-// statusErr is the error for an upstream answer that is neither a page nor
-// "not found": it stops the search through the indexes.
-func statusErr(resp *http.Response, what string) error {
-	return fmt.Errorf("%w: %s: upstream answered %s", pull.ErrUpstream, what, resp.Status)
-}
-
-// notFound reports whether an upstream status means "no such project or
-// file" rather than a failure.
-func notFound(code int) bool { return code == http.StatusNotFound || code == http.StatusGone }
-
 // fetchProject returns the page of project name (normalised) from the
 // first index that has it. prev, when not nil, is the stored page: when it
 // came from the first index with a validator, the request is conditional,
 // and pull.ErrNotModified reports that it is current. Only "not found"
 // moves on to the next index; any other failure ends the search, so a
 // later index never answers for a name because an earlier one is down.
-func (up *upstream) fetchProject(ctx context.Context, name string, prev *Project) (*Project, error) {
+// The page comes with the memory reserved to decode it, which the caller
+// gives back with release once it is done with the page.
+func (up *upstream) fetchProject(ctx context.Context, name string, prev *Project) (p *Project, release func(), err error) {
 	for i, ix := range up.indexes {
 		pageURL := ix.JoinPath(name).String() + "/"
 		etag := ""
@@ -95,37 +102,43 @@ func (up *upstream) fetchProject(ctx context.Context, name string, prev *Project
 			etag = prev.ETag
 		}
 		resp, err := up.get(ctx, pageURL, acceptUpstream, etag)
-		if err != nil {
-			return nil, err
-		}
-		p, err := up.readProject(resp, name, pageURL, etag != "")
-		resp.Body.Close()
-		if errors.Is(err, errNotHere) {
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
 			continue
+		case errors.Is(err, pull.ErrNotModified) && etag != "":
+			return nil, nil, pull.ErrNotModified
+		case err != nil:
+			return nil, nil, err
 		}
+		p, release, err := up.readProject(ctx, resp, name, pageURL)
+		resp.Body.Close()
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		p.Index = ix.String()
-		return p, nil
+		return p, release, nil
 	}
-	return nil, pull.NotFound(fmt.Sprintf("project %s is not on any upstream index", name))
+	return nil, nil, pull.NotFound(fmt.Sprintf("project %s is not on any upstream index", name))
 }
 
-// errNotHere is an index's "not found" for a project.
-var errNotHere = errors.New("not on this index")
-
-func (up *upstream) readProject(resp *http.Response, name, pageURL string, conditional bool) (*Project, error) {
-	what := "project page " + redactURL(pageURL)
-	switch {
-	case resp.StatusCode == http.StatusNotModified && conditional:
-		return nil, pull.ErrNotModified
-	case notFound(resp.StatusCode):
-		return nil, errNotHere
-	case resp.StatusCode != http.StatusOK:
-		return nil, statusErr(resp, what)
+// readProject reads the page of project name from a successful answer.
+func (up *upstream) readProject(ctx context.Context, resp *http.Response, name, pageURL string) (p *Project, release func(), err error) {
+	what := "project page " + pull.RedactString(pageURL)
+	release, err = up.mem.Reserve(ctx, sizeOr(resp.ContentLength, up.maxPage))
+	if err != nil {
+		return nil, nil, err
 	}
-	data, err := readLimited(resp, up.maxPage, what)
+	p, err = up.decodeProject(resp, name, pageURL, what)
+	if err != nil {
+		release()
+		return nil, nil, err
+	}
+	return p, release, nil
+}
+
+// decodeProject reads and decodes the page of project name.
+func (up *upstream) decodeProject(resp *http.Response, name, pageURL, what string) (*Project, error) {
+	data, err := pull.ReadLimited(resp.Body, up.maxPage, what)
 	if err != nil {
 		return nil, err
 	}
@@ -141,7 +154,7 @@ func (up *upstream) readProject(resp *http.Response, name, pageURL string, condi
 		return nil, fmt.Errorf("%w: %s: %w", pull.ErrUpstream, what, err)
 	}
 	if len(dropped) > 0 {
-		up.log.Warn("upstream page lists files the mirror leaves out", "page", redactURL(pageURL), "count", len(dropped), "first", dropped[0])
+		up.log.Warn("upstream page lists files the mirror leaves out", "page", pull.RedactString(pageURL), "count", len(dropped), "first", dropped[0])
 	}
 	p.ETag = resp.Header.Get("ETag")
 	return p, nil
@@ -155,14 +168,14 @@ func (up *upstream) fetchIndex(ctx context.Context) (*Index, error) {
 	for _, base := range up.indexes {
 		u := base.String()
 		resp, err := up.get(ctx, u, acceptUpstream, "")
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}
 		names, err := up.readIndex(resp, u)
 		resp.Body.Close()
-		if errors.Is(err, errNotHere) {
-			continue
-		}
 		if err != nil {
 			return nil, err
 		}
@@ -178,14 +191,8 @@ func (up *upstream) fetchIndex(ctx context.Context) (*Index, error) {
 }
 
 func (up *upstream) readIndex(resp *http.Response, u string) ([]string, error) {
-	what := "index of projects " + redactURL(u)
-	switch {
-	case notFound(resp.StatusCode):
-		return nil, errNotHere
-	case resp.StatusCode != http.StatusOK:
-		return nil, statusErr(resp, what)
-	}
-	data, err := readLimited(resp, up.maxIndex, what)
+	what := "index of projects " + pull.RedactString(u)
+	data, err := pull.ReadLimited(resp.Body, up.maxIndex, what)
 	if err != nil {
 		return nil, err
 	}
@@ -201,49 +208,15 @@ func (up *upstream) readIndex(resp *http.Response, u string) ([]string, error) {
 	return names, nil
 }
 
-// sizedBody is an upstream body that announces its length to the core.
-type sizedBody struct {
-	io.ReadCloser
-	size int64
-}
-
-func (b sizedBody) Size() int64 { return b.size }
-
-// fetchFile opens a file at u, an absolute URL from a stored page.
+// fetchFile opens a file at u, an absolute URL from a stored page. Its
+// body announces its length (a Size method) when upstream did.
 func (up *upstream) fetchFile(ctx context.Context, u string) (io.ReadCloser, error) {
 	resp, err := up.get(ctx, u, "", "")
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, pull.NotFound(fmt.Sprintf("upstream has no file %s", pull.RedactString(u)))
+	}
 	if err != nil {
 		return nil, err
 	}
-	switch {
-	case resp.StatusCode == http.StatusOK:
-		if resp.ContentLength >= 0 {
-			return sizedBody{resp.Body, resp.ContentLength}, nil
-		}
-		return resp.Body, nil
-	case notFound(resp.StatusCode):
-		resp.Body.Close()
-		return nil, pull.NotFound(fmt.Sprintf("upstream has no file %s (%s)", redactURL(u), resp.Status))
-	default:
-		resp.Body.Close()
-		return nil, statusErr(resp, "file "+redactURL(u))
-	}
+	return resp.Body, nil
 }
-
-// redactURL drops credentials and the query from u for messages.
-func redactURL(u string) string {
-	p, err := url.Parse(u)
-	if err != nil {
-		return "(bad URL)"
-	}
-	p.User = nil
-	p.RawQuery = ""
-	return p.String()
-}
-
-// bytesBody is a fetched page made in memory.
-type bytesBody struct{ *bytes.Reader }
-
-func (bytesBody) Close() error { return nil }
-
-func newBytesBody(data []byte) io.ReadCloser { return bytesBody{bytes.NewReader(data)} }

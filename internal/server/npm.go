@@ -3,7 +3,6 @@ package server
 import (
 	"fmt"
 	"log/slog"
-	"net/http"
 	"os"
 	"strings"
 
@@ -16,7 +15,7 @@ import (
 // it names: GOMIRROR_NPM_UPSTREAM_TOKEN or GOMIRROR_NPM_UPSTREAM_TOKEN_FILE
 // for the upstream, and per routed scope as npm.ParseScopes reads them.
 // It also returns the mirror's rule of privacy (see npmPrivate).
-func newNPM(cfg config.Config, cache *pull.Cache, client *http.Client, log *slog.Logger, getenv func(string) string) (*npm.Handler, func(string) bool, error) {
+func newNPM(cfg config.Config, cache *pull.Cache, httpUp *pull.HTTPUpstream, mem *pull.Memory, log *slog.Logger, getenv func(string) string) (*npm.Handler, func(string) bool, error) {
 	token := getenv("GOMIRROR_NPM_UPSTREAM_TOKEN")
 	if f := getenv("GOMIRROR_NPM_UPSTREAM_TOKEN_FILE"); f != "" && token == "" {
 		data, err := os.ReadFile(f)
@@ -30,13 +29,14 @@ func newNPM(cfg config.Config, cache *pull.Cache, client *http.Client, log *slog
 		return nil, nil, fmt.Errorf("npm-scopes: %w", err)
 	}
 	h, err := npm.New(npm.Config{
-		Cache:     cache,
-		Upstream:  npm.Upstream{URL: cfg.NPM.Upstream, Token: token},
-		Scopes:    scopes,
-		PublicURL: cfg.NPM.PublicURL,
-		TTL:       cfg.NPM.TTL,
-		Client:    client,
-		Logger:    log,
+		Cache:        cache,
+		Upstream:     npm.Upstream{URL: cfg.NPM.Upstream, Token: token},
+		Scopes:       scopes,
+		PublicURL:    cfg.NPM.PublicURL,
+		TTL:          cfg.NPM.TTL,
+		HTTPUpstream: httpUp,
+		Memory:       mem,
+		Logger:       log,
 	})
 	if err != nil {
 		return nil, nil, err

@@ -3,7 +3,6 @@ package server
 import (
 	"fmt"
 	"log/slog"
-	"net/http"
 	"os"
 
 	"github.com/gomirror/gomirror/internal/config"
@@ -14,13 +13,13 @@ import (
 // newOCI builds the OCI registry mirror. Credentials for the upstream
 // registries come from the Docker config file that --oci-auth-file names.
 // It also returns the mirror's rule of privacy (see ociPrivate).
-func newOCI(cfg config.Config, cache *pull.Cache, client *http.Client, log *slog.Logger) (*oci.Handler, func(string) bool, error) {
+func newOCI(cfg config.Config, cache *pull.Cache, httpUp *pull.HTTPUpstream, log *slog.Logger) (*oci.Handler, func(string) bool, error) {
 	ocfg := oci.Config{
 		Cache:           cache,
 		DefaultRegistry: cfg.OCI.DefaultRegistry,
 		ManifestTTL:     cfg.OCI.ManifestTTL,
 		MaxBlobSize:     cfg.OCI.MaxBlobSize,
-		HTTP:            client,
+		HTTPUpstream:    httpUp,
 		Logger:          log,
 	}
 	for _, r := range cfg.OCI.RegistryList() {

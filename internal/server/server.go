@@ -4,6 +4,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -212,9 +213,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, env []string)
 		ops:     mux,
 		goproxy: gp,
 	}
-	// Every ecosystem's own upstream requests share one pool and the same
-	// bounds.
-	httpUp := &pull.HTTPUpstream{Client: client, HeaderTimeout: cfg.UpstreamHeaderTimeout, IdleTimeout: cfg.UpstreamIdleTimeout}
+	// Every ecosystem's own upstream requests go through the core's
+	// client with the same bounds, retries and allow-list; PyPI, OCI and
+	// npm each guard their upstreams' hosts with a pool of their own.
+	httpUp := &pull.HTTPUpstream{Client: client, HeaderTimeout: cfg.UpstreamHeaderTimeout, IdleTimeout: cfg.UpstreamIdleTimeout,
+		Retries: cfg.UpstreamRetries, Allow: cfg.AllowHosts(), Logger: log}
+	// Large npm packuments and PyPI project pages are decoded within one
+	// memory budget, however many come at once.
+	metaMem := pull.NewMemory(pull.DefaultMemory)
 	if cfg.Golang.Enabled {
 		gh, err := golang.New(golang.Config{
 			Cache: cache, IndexURL: cfg.Golang.Index, BaseURL: cfg.Golang.Base,
@@ -229,7 +235,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, env []string)
 	if cfg.PyPI.Enabled {
 		ph, err := pypi.New(pypi.Config{
 			Cache: cache, Indexes: cfg.PyPI.IndexList(), PageTTL: cfg.PyPI.TTL,
-			MaxFileSize: cfg.PyPI.MaxFileSize, Client: client, Logger: log,
+			MaxFileSize: cfg.PyPI.MaxFileSize, HTTPUpstream: httpUp, Memory: metaMem, Logger: log,
 		})
 		if err != nil {
 			s.Close()
@@ -239,7 +245,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, env []string)
 			subject: pypi.Subject, private: pypiPrivate(cfg.PyPI.IndexList(), parsePublic(cfg.Access.PublicUpstreams))})
 	}
 	if cfg.OCI.Enabled {
-		oh, private, err := newOCI(cfg, cache, client, log)
+		oh, private, err := newOCI(cfg, cache, httpUp, log)
 		if err != nil {
 			s.Close()
 			return nil, err
@@ -248,7 +254,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, env []string)
 			subject: ociSubject(cfg.OCI.DefaultRegistry), private: private})
 	}
 	if cfg.NPM.Enabled {
-		nh, private, err := newNPM(cfg, cache, client, log, envLookup(env))
+		nh, private, err := newNPM(cfg, cache, httpUp, metaMem, log, envLookup(env))
 		if err != nil {
 			s.Close()
 			return nil, err
@@ -414,6 +420,7 @@ func newUpstream(cfg config.Config, client *http.Client, log *slog.Logger, env [
 		Client:        client,
 		HeaderTimeout: cfg.UpstreamHeaderTimeout,
 		IdleTimeout:   cfg.UpstreamIdleTimeout,
+		Retries:       cmp.Or(cfg.UpstreamRetries, -1), // 0 turns them off
 		Private:       cfg.Private,
 		Timeout:       cfg.FetchTimeout,
 		WorkDir:       filepath.Join(cfg.Data, ".state", "direct"),

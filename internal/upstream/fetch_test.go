@@ -7,6 +7,7 @@ import (
 	"github.com/gomirror/gomirror/internal/sumdb/sumdbtest"
 	"io"
 	"io/fs"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -33,7 +34,7 @@ func newTest(t *testing.T, cfg Config) *Upstream {
 	if err != nil {
 		t.Fatalf("New(Proxy: %q): %v", cfg.Proxy, err)
 	}
-	u.baseDelay = time.Millisecond
+	u.http.RetryDelay = time.Millisecond
 	return u
 }
 
@@ -694,4 +695,53 @@ func gaugeValue(t *testing.T, g interface{ Write(*dto.Metric) error }) float64 {
 		t.Fatal(err)
 	}
 	return d.GetGauge().GetValue()
+}
+
+// TestFetchHidesCredentials: a proxy with credentials in its URL that
+// fails in every way shows them in no error and no log line.
+func TestFetchHidesCredentials(t *testing.T) {
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case strings.Contains(r.URL.Path, "broken"):
+			http.Error(w, "broken", http.StatusInternalServerError)
+		case strings.Contains(r.URL.Path, "hung"):
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	closed, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closedAddr := closed.Addr().String()
+	closed.Close()
+	var log bytes.Buffer
+	tests := []struct{ proxy, name string }{
+		{"http://bob:s3cret@" + strings.TrimPrefix(srv.URL, "http://") + "/?token=s3cret", "example.com/broken/@v/list"},
+		{"http://bob:s3cret@" + strings.TrimPrefix(srv.URL, "http://"), "example.com/hung/@v/list"},
+		{"http://bob:s3cret@" + strings.TrimPrefix(srv.URL, "http://"), "example.com/missing/@v/list"},
+		{"http://bob:s3cret@" + closedAddr, "example.com/any/@v/list"},
+	}
+	for _, tt := range tests {
+		u := newTest(t, Config{Proxy: tt.proxy, HeaderTimeout: 200 * time.Millisecond, Retries: 1, Logger: slog.New(slog.NewTextHandler(&log, nil))})
+		body, err := u.Fetch(t.Context(), tt.name)
+		if err == nil {
+			body.Close()
+			t.Errorf("%s: got no error, want one", tt.name)
+			continue
+		}
+		if strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("%s: error %q shows the credentials", tt.name, err)
+		}
+	}
+	if strings.Contains(log.String(), "s3cret") {
+		t.Errorf("the log shows the credentials:\n%s", log.String())
+	}
 }

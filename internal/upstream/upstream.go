@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gomirror/gomirror/internal/metrics"
+	"github.com/gomirror/gomirror/internal/pull"
 )
 
 // DefaultTimeout bounds one whole fetch when Config.Timeout is zero.
@@ -91,20 +92,13 @@ type Config struct {
 type Upstream struct {
 	chain   []entry
 	private string
-	client  *http.Client
 	timeout time.Duration
-	// headerTimeout and idleTimeout bound each proxy request's wait for
-	// headers and for each read of its body; 0 means no bound.
-	headerTimeout time.Duration
-	idleTimeout   time.Duration
-	retries       int
-	// baseDelay is the first retry's backoff; later retries double it.
-	baseDelay time.Duration
-	// maxDelay caps one backoff, including one asked for by Retry-After.
-	maxDelay time.Duration
-	direct   *direct // nil when nothing is fetched directly
-	logger   *slog.Logger
-	metrics  *metrics.Metrics
+	// http sends the requests to proxies, with the header and idle bounds
+	// and the retries.
+	http    *pull.HTTPUpstream
+	direct  *direct // nil when nothing is fetched directly
+	logger  *slog.Logger
+	metrics *metrics.Metrics
 }
 
 // New checks cfg and returns an Upstream. Invalid chain entries give an
@@ -115,32 +109,37 @@ func New(cfg Config) (*Upstream, error) {
 		return nil, fmt.Errorf("upstream: %w", err)
 	}
 	u := &Upstream{
-		chain:         chain,
-		private:       cfg.Private,
-		client:        cfg.Client,
-		timeout:       cfg.Timeout,
-		headerTimeout: orDefault(cfg.HeaderTimeout, DefaultHeaderTimeout),
-		idleTimeout:   orDefault(cfg.IdleTimeout, DefaultIdleTimeout),
-		retries:       cfg.Retries,
-		baseDelay:     250 * time.Millisecond,
-		maxDelay:      30 * time.Second,
-		logger:        cfg.Logger,
-		metrics:       cfg.Metrics,
-	}
-	if u.client == nil {
-		u.client = newClient()
+		chain:   chain,
+		private: cfg.Private,
+		timeout: cfg.Timeout,
+		logger:  cfg.Logger,
+		metrics: cfg.Metrics,
 	}
 	if u.timeout <= 0 {
 		u.timeout = DefaultTimeout
 	}
-	switch {
-	case u.retries == 0:
-		u.retries = DefaultRetries
-	case u.retries < 0:
-		u.retries = 0
-	}
 	if u.logger == nil {
 		u.logger = slog.New(slog.DiscardHandler)
+	}
+	client := cfg.Client
+	if client == nil {
+		client = newClient()
+	}
+	retries := cfg.Retries
+	switch {
+	case retries == 0:
+		retries = DefaultRetries
+	case retries < 0:
+		retries = 0
+	}
+	// The proxies are the operator's own choice: no host guard.
+	u.http = &pull.HTTPUpstream{
+		Client:        client,
+		HeaderTimeout: orDefault(cfg.HeaderTimeout, DefaultHeaderTimeout),
+		IdleTimeout:   orDefault(cfg.IdleTimeout, DefaultIdleTimeout),
+		Retries:       retries,
+		UserAgent:     userAgent,
+		Logger:        u.logger,
 	}
 	usesDirect := cfg.Private != ""
 	for _, e := range chain {
@@ -155,14 +154,11 @@ func New(cfg Config) (*Upstream, error) {
 	return u, nil
 }
 
-// orDefault returns def for a zero d, 0 (no bound) for a negative d, and
-// d otherwise.
+// orDefault returns def for a zero d, and d otherwise (negative: no
+// bound).
 func orDefault(d, def time.Duration) time.Duration {
-	switch {
-	case d == 0:
+	if d == 0 {
 		return def
-	case d < 0:
-		return 0
 	}
 	return d
 }

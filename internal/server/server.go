@@ -143,6 +143,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, env []string)
 		TempDir:      filepath.Join(cfg.Data, ".tmp"),
 		NegativeTTL:  cfg.NegativeTTL,
 		FetchTimeout: cfg.FetchTimeout,
+		StallTimeout: max(cfg.UpstreamHeaderTimeout, cfg.UpstreamIdleTimeout),
 		StaleGrace:   cfg.StaleGrace,
 		HotCacheSize: cfg.MemoryCache,
 		Logger:       log,

@@ -53,6 +53,8 @@ type gate struct {
 	// refuse makes every new connection to the upstream fail as a
 	// closed port does; see rigTransport.
 	refuse bool
+	// closed ends every hung and stalled request when the test ends.
+	closed chan struct{}
 }
 
 // healthy clears every fault.
@@ -69,7 +71,10 @@ func (g *gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if held != nil {
 			held <- r.URL.Path
 		}
-		<-r.Context().Done()
+		select {
+		case <-r.Context().Done():
+		case <-g.closed:
+		}
 		return
 	}
 	if hold != nil {
@@ -97,7 +102,10 @@ func (g *gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(rec.Code)
 		w.Write(body[:len(body)/2])
 		http.NewResponseController(w).Flush()
-		<-r.Context().Done()
+		select {
+		case <-r.Context().Done():
+		case <-g.closed:
+		}
 		return
 	}
 	if cut {
@@ -360,7 +368,7 @@ func newRigWith(t *testing.T, e ecosystem, o rigOptions) *rig {
 			s.handler = e.setup(t, o.of.upstreamURL, client, cache).handler
 		}
 	} else {
-		g = &gate{counts: map[string]int{}}
+		g = &gate{counts: map[string]int{}, closed: make(chan struct{})}
 		up = httptest.NewServer(g)
 		t.Cleanup(up.Close)
 		base := up.Client().Transport.(*http.Transport).Clone()
@@ -394,6 +402,9 @@ func newRigWith(t *testing.T, e ecosystem, o rigOptions) *rig {
 	}))
 	t.Cleanup(srv.Close)
 	t.Cleanup(func() {
+		if o.of == nil {
+			close(g.closed)
+		}
 		g.set(func(g *gate) {
 			if g.hold != nil {
 				select {

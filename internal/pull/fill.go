@@ -181,24 +181,14 @@ func (c *Cache) fill(ctx context.Context, a *Artifact, f *flight) (err error) {
 	if a.TTL > 0 {
 		return c.fillMetadata(ctx, a, f)
 	}
-	if c.cfg.Locker != nil {
-		fill, release, lerr := c.cfg.Locker.Lock(ctx, a.Name)
-		switch {
-		case lerr != nil:
-			c.log.DebugContext(ctx, "filling without coordination", "name", a.Name, "err", lerr)
-		case !fill:
-			return nil // Another replica stored it.
-		default:
-			defer func() { release(err == nil) }()
-			// The lock may come after another replica finished.
-			if rc, gerr := c.cfg.Store.Get(ctx, a.Name); gerr == nil {
-				rc.Close()
-				return nil
-			}
-		}
+	locked, release := c.lock(ctx, a)
+	if !locked {
+		return nil // Another replica stored it.
 	}
-	// A fill that ended between the caller's store lookup and its join
-	// has stored the file already.
+	defer func() { release(err == nil) }()
+	// A fill that ended between the caller's store lookup and its join,
+	// here or on another replica before this one took the lock, has
+	// stored the file already.
 	if rc, gerr := c.cfg.Store.Get(ctx, a.Name); gerr == nil {
 		rc.Close()
 		return nil
@@ -227,9 +217,35 @@ func (c *Cache) fill(ctx context.Context, a *Artifact, f *flight) (err error) {
 	return err
 }
 
+// lock takes the replicas' fill lock of a, when there is a Locker. It
+// returns false when another replica stored a meanwhile; otherwise the
+// caller fills a and then calls release once. Without coordination (no
+// Locker, or Redis unreachable) it returns true at once.
+func (c *Cache) lock(ctx context.Context, a *Artifact) (fill bool, release func(stored bool)) {
+	release = func(bool) {}
+	if c.cfg.Locker == nil {
+		return true, release
+	}
+	fill, rel, err := c.cfg.Locker.Lock(ctx, a.Name)
+	switch {
+	case err != nil:
+		c.log.DebugContext(ctx, "filling without coordination", "name", a.Name, "err", err)
+		return true, release
+	case !fill:
+		return false, release
+	}
+	return true, rel
+}
+
 // fillMetadata refreshes a metadata artifact. A stored copy that upstream
-// confirms as current is stored again, which restarts its TTL.
-func (c *Cache) fillMetadata(ctx context.Context, a *Artifact, f *flight) error {
+// confirms as current is stored again, which restarts its TTL. Replicas
+// refresh it once between them, as they fill immutable files.
+func (c *Cache) fillMetadata(ctx context.Context, a *Artifact, f *flight) (err error) {
+	locked, release := c.lock(ctx, a)
+	if !locked {
+		return nil // Another replica refreshed it.
+	}
+	defer func() { release(err == nil) }()
 	var prev io.ReadCloser
 	if rc, err := c.cfg.Store.Get(ctx, a.Name); err == nil {
 		// A refresh that ended between the caller's store lookup and

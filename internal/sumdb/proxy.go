@@ -122,6 +122,11 @@ func (s *SumDB) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusOK)
 		return
 	}
+	if req.kind == "lookup" && s.skip(req.mod.Path) {
+		// A private module's name never leaves the mirror.
+		pull.WriteText(w, http.StatusNotFound, "not found: private modules are not looked up")
+		return
+	}
 	if err := s.cache.Serve(w, r, s.artifact(req)); err != nil {
 		s.writeError(w, r, err)
 	}

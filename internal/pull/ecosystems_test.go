@@ -35,6 +35,20 @@ import (
 // the table below builds one ecosystem's handler over a fake upstream,
 // reached through a gate that counts, holds, cuts and fails requests, and
 // names one immutable file and one metadata document that it serves.
+//
+// Every test named TestEveryEcosystem... runs for every row: coalesced
+// misses, fills that outlive their client, stale metadata, cut downloads,
+// the upstream faults (no headers, a stalled body, refused connections,
+// 5xx), a late request after the upstream recovered, a client that hangs
+// up, and replicas on one bucket and one Redis. A mirror joins the table
+// with a file of its own, ecosystems_NAME_test.go, whose init function
+// appends its row. Its setup must:
+//
+//   - send every upstream request with the client it is given, and the
+//     bounds of upstreamFor(client) (the fault tests make them short);
+//   - set served.fileName, the file's store name, and served.replica when
+//     its handler keeps anything of its origin (a key, a digest) that a
+//     second call of setup would make anew.
 
 // gate stands between an ecosystem and its fake origin.
 type gate struct {

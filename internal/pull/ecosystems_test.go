@@ -46,9 +46,9 @@ import (
 //
 //   - send every upstream request with the client it is given, and the
 //     bounds of upstreamFor(client) (the fault tests make them short);
-//   - set served.fileName, the file's store name, and served.replica when
-//     its handler keeps anything of its origin (a key, a digest) that a
-//     second call of setup would make anew.
+//   - set served.replica when its handler keeps anything of its origin (a
+//     key, a digest) that a second call of setup would make anew; and
+//     served.fileName, the file's store name, when it has a fixed one.
 
 // gate stands between an ecosystem and its fake origin.
 type gate struct {

@@ -112,7 +112,7 @@ type SumDB struct {
 
 	lookupMu sync.Mutex
 	lookups  map[string]*lookupCall // by module@version
-	fetches  singleflight.Group     // by store name
+	fetches  singleflight.Group     // the search for the database's location
 	tasks    tasks                  // lookups and fetches, for Shutdown
 }
 

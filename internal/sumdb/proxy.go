@@ -158,13 +158,17 @@ func (s *SumDB) artifact(req request) *pull.Artifact {
 			return nil
 		},
 	}
-	switch {
-	case req.kind == "latest":
+	if req.kind == "latest" {
 		// Fetched again once LatestTTL has passed; the go command must
 		// not keep it either.
 		a.TTL = s.latestTTL
 		a.CacheControl = "no-cache"
-	case req.kind == "tile" && req.tile.L >= 0:
+		return a
+	}
+	// Immutable, and never evicted by a store budget: the verifier reads
+	// the same files, and with the database down they are all it has.
+	a.CacheControl = pull.ImmutableCacheControl
+	if req.kind == "tile" && req.tile.L >= 0 {
 		a.ContentType = "application/octet-stream"
 	}
 	return a

@@ -181,7 +181,7 @@ func (c *Cache) fill(ctx context.Context, a *Artifact, f *flight) (err error) {
 	if a.TTL > 0 {
 		return c.fillMetadata(ctx, a, f)
 	}
-	locked, release := c.lock(ctx, a)
+	locked, release := c.lock(ctx, a, f)
 	if !locked {
 		return nil // Another replica stored it.
 	}
@@ -220,13 +220,17 @@ func (c *Cache) fill(ctx context.Context, a *Artifact, f *flight) (err error) {
 // lock takes the replicas' fill lock of a, when there is a Locker. It
 // returns false when another replica stored a meanwhile; otherwise the
 // caller fills a and then calls release once. Without coordination (no
-// Locker, or Redis unreachable) it returns true at once.
-func (c *Cache) lock(ctx context.Context, a *Artifact) (fill bool, release func(stored bool)) {
+// Locker, or Redis unreachable) it returns true at once. While f waits for
+// another replica's fill, which renews its lock as long as it lives, f is
+// not stalled.
+func (c *Cache) lock(ctx context.Context, a *Artifact, f *flight) (fill bool, release func(stored bool)) {
 	release = func(bool) {}
 	if c.cfg.Locker == nil {
 		return true, release
 	}
+	f.heard.Store(0)
 	fill, rel, err := c.cfg.Locker.Lock(ctx, a.Name)
+	f.heard.Store(c.now().UnixNano())
 	switch {
 	case err != nil:
 		c.log.DebugContext(ctx, "filling without coordination", "name", a.Name, "err", err)
@@ -241,7 +245,7 @@ func (c *Cache) lock(ctx context.Context, a *Artifact) (fill bool, release func(
 // confirms as current is stored again, which restarts its TTL. Replicas
 // refresh it once between them, as they fill immutable files.
 func (c *Cache) fillMetadata(ctx context.Context, a *Artifact, f *flight) (err error) {
-	locked, release := c.lock(ctx, a)
+	locked, release := c.lock(ctx, a, f)
 	if !locked {
 		return nil // Another replica refreshed it.
 	}

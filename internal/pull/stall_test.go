@@ -99,3 +99,60 @@ func TestStalledFillIsAbandonedForAFreshOne(t *testing.T) {
 		})
 	}
 }
+
+// blockingLocker holds every Lock until release is closed, as a replica
+// does while another one fills the file; then it reports it stored.
+type blockingLocker struct {
+	locking chan struct{}
+	release chan struct{}
+}
+
+func (l *blockingLocker) Lock(ctx context.Context, name string) (bool, func(bool), error) {
+	close(l.locking)
+	select {
+	case <-l.release:
+		return false, nil, nil
+	case <-ctx.Done():
+		return false, nil, ctx.Err()
+	}
+}
+
+// A fill that waits for another replica's fill is not stalled, however
+// long it waits: a request that comes meanwhile joins it.
+func TestFillWaitingForAnotherReplicaIsNotStalled(t *testing.T) {
+	dir := t.TempDir()
+	st, err := disk.New(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	l := &blockingLocker{locking: make(chan struct{}), release: make(chan struct{})}
+	c, err := New(Config{Store: st, TempDir: dir + "/" + disk.TempDir, StallTimeout: time.Minute, Locker: l})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := &fakeClock{}
+	c.now = clock.now
+	a := &Artifact{Ecosystem: "test", Kind: "file", Name: "test/file",
+		Fetch: func(context.Context, io.Reader) (io.ReadCloser, error) {
+			t.Error("fetched from upstream: the other replica stored the file")
+			return nil, errors.New("not here")
+		}}
+	first, err := c.join(t.Context(), a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-l.locking
+	clock.advance(time.Hour)
+	second, err := c.join(t.Context(), a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second != first {
+		t.Errorf("a request an hour into the wait for another replica started a fill of its own, want it to join the waiting one")
+	}
+	close(l.release)
+	if err := first.wait(t.Context()); err != nil {
+		t.Errorf("fill stored by another replica: got %v, want nil", err)
+	}
+}

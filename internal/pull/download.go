@@ -22,6 +22,7 @@ type download struct {
 	f        *os.File
 	size     int64 // announced size, or -1
 	holdback int64
+	heard    func() // when not nil, called at each write
 
 	mu      sync.Mutex
 	written int64
@@ -52,6 +53,9 @@ func (d *download) copyFrom(ctx context.Context, src io.Reader, h hash.Hash) (in
 			}
 			n += int64(m)
 			d.publish(n)
+			if d.heard != nil {
+				d.heard()
+			}
 		}
 		switch {
 		case rerr == io.EOF:

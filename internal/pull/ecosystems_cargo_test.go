@@ -31,7 +31,7 @@ func setupCargo(t *testing.T, upstreamURL func() string, client *http.Client, ca
 	})
 	origin.HandleFunc("/dl/table/1.0.0/download", func(w http.ResponseWriter, r *http.Request) { w.Write(crate) })
 	h := &lazy{build: func() (http.Handler, error) {
-		return cargo.New(cargo.Config{Cache: cache, Index: upstreamURL() + "/", Upstream: &pull.HTTPUpstream{Client: client}})
+		return cargo.New(cargo.Config{Cache: cache, Index: upstreamURL() + "/", Upstream: upstreamFor(client)})
 	}}
 	return served{
 		origin: origin, handler: h,

@@ -49,7 +49,7 @@ func setupMaven(t *testing.T, upstreamURL func() string, client *http.Client, ca
 		return maven.New(maven.Config{
 			Cache:        cache,
 			Repositories: []maven.Repository{{URL: upstreamURL() + "/maven2/"}},
-			Upstream:     &pull.HTTPUpstream{Client: client},
+			Upstream:     upstreamFor(client),
 		})
 	}}
 	return served{

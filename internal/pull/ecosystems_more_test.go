@@ -71,11 +71,13 @@ func setupPyPI(t *testing.T, upstreamURL func() string, client *http.Client, cac
 		})
 	})
 	origin.HandleFunc("/files/"+file, func(w http.ResponseWriter, r *http.Request) { w.Write(wheel) })
-	h := &lazy{build: func() (http.Handler, error) {
-		return pypi.New(pypi.Config{Cache: cache, Indexes: []string{upstreamURL() + "/simple/"}, Client: client})
-	}}
+	build := func(cache *pull.Cache) http.Handler {
+		return &lazy{build: func() (http.Handler, error) {
+			return pypi.New(pypi.Config{Cache: cache, Indexes: []string{upstreamURL() + "/simple/"}, HTTPUpstream: upstreamFor(client)})
+		}}
+	}
 	return served{
-		origin: origin, handler: h,
+		origin: origin, handler: build(cache), replica: build,
 		file: "/pypi/files/table/" + hex.EncodeToString(sum[:]) + "/" + file, fileUp: "/files/" + file,
 		fileName: "", eco: "pypi", kind: "file", want: wheel, meta: "/pypi/simple/table/",
 	}
@@ -103,11 +105,13 @@ func setupNPM(t *testing.T, upstreamURL func() string, client *http.Client, cach
 		})
 	})
 	origin.HandleFunc("/table/-/table-1.0.0.tgz", func(w http.ResponseWriter, r *http.Request) { w.Write(tarball) })
-	h := &lazy{build: func() (http.Handler, error) {
-		return npm.New(npm.Config{Cache: cache, Upstream: npm.Upstream{URL: upstreamURL() + "/"}, Client: client})
-	}}
+	build := func(cache *pull.Cache) http.Handler {
+		return &lazy{build: func() (http.Handler, error) {
+			return npm.New(npm.Config{Cache: cache, Upstream: npm.Upstream{URL: upstreamURL() + "/"}, HTTPUpstream: upstreamFor(client)})
+		}}
+	}
 	return served{
-		origin: origin, handler: h,
+		origin: origin, handler: build(cache), replica: build,
 		file: "/npm/table/-/table-1.0.0.tgz", fileUp: "table-1.0.0.tgz",
 		eco: "npm", kind: "tarball", want: tarball, meta: "/npm/table",
 	}
@@ -138,16 +142,18 @@ func setupOCI(t *testing.T, upstreamURL func() string, client *http.Client, cach
 	blob.ReadFrom(rc)
 	rc.Close()
 	const reg = "registry.table.test"
-	h := &lazy{build: func() (http.Handler, error) {
-		return oci.New(oci.Config{
-			Cache:           cache,
-			Registries:      []oci.Registry{{Host: reg, URL: upstreamURL()}},
-			DefaultRegistry: reg,
-			HTTP:            client,
-		})
-	}}
+	build := func(cache *pull.Cache) http.Handler {
+		return &lazy{build: func() (http.Handler, error) {
+			return oci.New(oci.Config{
+				Cache:           cache,
+				Registries:      []oci.Registry{{Host: reg, URL: upstreamURL()}},
+				DefaultRegistry: reg,
+				HTTPUpstream:    upstreamFor(client),
+			})
+		}}
+	}
 	return served{
-		origin: origin, handler: h,
+		origin: origin, handler: build(cache), replica: build,
 		file: "/v2/table/image/blobs/" + digest.String(), fileUp: "/blobs/" + digest.String(),
 		eco: "oci", kind: "blob", want: blob.Bytes(), meta: "/v2/table/image/manifests/v1",
 	}

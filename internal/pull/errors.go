@@ -31,6 +31,11 @@ var (
 	errStorage = errors.New("mirror storage")
 )
 
+// StatusClientClosed is the status recorded for a request whose client
+// hung up before it was answered, as nginx logs it. It is never sent: there
+// is no one left to send it to.
+const StatusClientClosed = 499
+
 // notFound is an upstream "not found", whose message is the reason to show.
 type notFound struct{ reason string }
 
@@ -51,6 +56,7 @@ func (e *notFound) Is(target error) bool { return target == fs.ErrNotExist }
 //   - ErrRefused, ErrUpstream: 502;
 //   - a timeout (os.ErrDeadlineExceeded, context.DeadlineExceeded): 504;
 //   - store.ErrFull: 507, the mirror's storage is full;
+//   - context.Canceled, the client hung up: [StatusClientClosed];
 //   - another failure to write the mirror's storage: 503;
 //   - anything else: 500.
 func Status(err error) int {
@@ -73,6 +79,8 @@ func Status(err error) int {
 		return http.StatusBadGateway
 	case errors.Is(err, errStorage):
 		return http.StatusServiceUnavailable
+	case errors.Is(err, context.Canceled):
+		return StatusClientClosed
 	default:
 		return http.StatusInternalServerError
 	}
@@ -89,6 +97,8 @@ func Reason(err error) string {
 		return "the mirror's storage is full; try again later"
 	case http.StatusServiceUnavailable:
 		return "the mirror cannot write to its storage; try again later"
+	case StatusClientClosed:
+		return "the client closed the request"
 	case http.StatusGatewayTimeout:
 		if !strings.Contains(err.Error(), "timeout") && !strings.Contains(err.Error(), "deadline") {
 			return OneLine("upstream timed out: " + err.Error())
@@ -134,6 +144,8 @@ func fillResult(err error) string {
 		return "full"
 	case http.StatusServiceUnavailable:
 		return "storage"
+	case StatusClientClosed:
+		return "canceled"
 	default:
 		return "error"
 	}

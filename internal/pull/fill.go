@@ -36,9 +36,41 @@ type flight struct {
 	// download is released: a request that comes after that starts a
 	// fill of its own rather than join one that can only fail.
 	failed atomic.Bool
+	// heard is when the fill last heard from upstream, in Unix
+	// nanoseconds: when it started, then at each byte of the download.
+	// It is zero once the download has ended: a fill that checks and
+	// stores is never stalled, however long that takes.
+	heard atomic.Int64
+	// abandon cancels the fill, with errStalled as the cause.
+	abandon context.CancelCauseFunc
 }
 
-// join returns the flight filling a.Name, starting one when there is none.
+// errStalled ends a fill that made no progress for longer than the stall
+// timeout and that a later request abandoned for a fresh one. The clients
+// waiting for it join the fresh one.
+var errStalled = fmt.Errorf("%w: the upstream stalled; a fresh attempt replaced this fill", os.ErrDeadlineExceeded)
+
+// maxRejoins bounds how many abandoned fills one request follows to their
+// replacements before it answers with errStalled.
+const maxRejoins = 3
+
+// stalled reports whether f has heard nothing from upstream for longer
+// than bound.
+func (f *flight) stalled(now time.Time, bound time.Duration) bool {
+	heard := f.heard.Load()
+	return heard != 0 && now.UnixNano()-heard > int64(bound)
+}
+
+// heardAt records that f heard from upstream at now, unless its download
+// has ended.
+func (f *flight) heardAt(now time.Time) {
+	if f.heard.Load() != 0 {
+		f.heard.Store(now.UnixNano())
+	}
+}
+
+// join returns the flight filling a.Name, starting one when there is none,
+// or when the one under way has failed or stalled (then it is abandoned).
 // The fill runs detached from ctx, bounded by FetchTimeout, so that it
 // outlives the client that started it.
 //
@@ -49,7 +81,7 @@ func (c *Cache) join(ctx context.Context, a *Artifact) (*flight, error) {
 		c.mu.Lock()
 		f := c.flying[a.Name]
 		c.mu.Unlock()
-		if f != nil && !f.failed.Load() {
+		if f != nil && c.joinable(f) {
 			return f, nil
 		}
 		rel, err := c.cfg.Admit(ctx)
@@ -60,19 +92,33 @@ func (c *Cache) join(ctx context.Context, a *Artifact) (*flight, error) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if f := c.flying[a.Name]; f != nil && !f.failed.Load() {
-		release()
-		return f, nil
+	if f := c.flying[a.Name]; f != nil {
+		if c.joinable(f) {
+			release()
+			return f, nil
+		}
+		if !f.failed.Load() {
+			c.log.WarnContext(ctx, "abandoning a stalled fill for a fresh one", "ecosystem", a.Ecosystem, "name", a.Name,
+				"silent", c.now().Sub(time.Unix(0, f.heard.Load())).Round(time.Millisecond))
+			f.abandon(errStalled)
+		}
 	}
 	f := &flight{started: make(chan struct{}), done: make(chan struct{})}
+	f.heard.Store(c.now().UnixNano())
+	fctx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
+	f.abandon = cancel
 	c.flying[a.Name] = f
 	c.busy.Add(1)
 	go func() {
 		defer c.busy.Done()
-		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.FetchTimeout)
-		defer cancel()
+		defer cancel(nil)
+		fctx, stop := context.WithTimeout(fctx, c.cfg.FetchTimeout)
+		defer stop()
 		c.m.FetchesInFlight.Inc()
 		err := c.fill(fctx, a, f)
+		if err != nil && errors.Is(context.Cause(fctx), errStalled) {
+			err = errStalled
+		}
 		c.m.FetchesInFlight.Dec()
 		c.m.Fills.WithLabelValues(a.Ecosystem, a.Kind, fillResultOf(err)).Inc()
 		c.mu.Lock()
@@ -92,6 +138,12 @@ func (c *Cache) join(ctx context.Context, a *Artifact) (*flight, error) {
 	return f, nil
 }
 
+// joinable reports whether a request may join f rather than start a fill:
+// f has not failed and has not stalled.
+func (c *Cache) joinable(f *flight) bool {
+	return !f.failed.Load() && !f.stalled(c.now(), c.cfg.StallTimeout)
+}
+
 func fillResultOf(err error) string {
 	if err == nil {
 		return "ok"
@@ -109,29 +161,34 @@ func (f *flight) wait(ctx context.Context) error {
 	}
 }
 
+// await waits for the fill of a that f is, following it to the fresh
+// fill that replaces it when it is abandoned as stalled.
+func (c *Cache) await(ctx context.Context, a *Artifact, f *flight) error {
+	for range maxRejoins {
+		err := f.wait(ctx)
+		if !errors.Is(err, errStalled) {
+			return err
+		}
+		if f, err = c.join(ctx, a); err != nil {
+			return err
+		}
+	}
+	return f.wait(ctx)
+}
+
 // fill fetches a from upstream, checks it and stores it.
 func (c *Cache) fill(ctx context.Context, a *Artifact, f *flight) (err error) {
 	if a.TTL > 0 {
 		return c.fillMetadata(ctx, a, f)
 	}
-	if c.cfg.Locker != nil {
-		fill, release, lerr := c.cfg.Locker.Lock(ctx, a.Name)
-		switch {
-		case lerr != nil:
-			c.log.DebugContext(ctx, "filling without coordination", "name", a.Name, "err", lerr)
-		case !fill:
-			return nil // Another replica stored it.
-		default:
-			defer func() { release(err == nil) }()
-			// The lock may come after another replica finished.
-			if rc, gerr := c.cfg.Store.Get(ctx, a.Name); gerr == nil {
-				rc.Close()
-				return nil
-			}
-		}
+	locked, release := c.lock(ctx, a, f)
+	if !locked {
+		return nil // Another replica stored it.
 	}
-	// A fill that ended between the caller's store lookup and its join
-	// has stored the file already.
+	defer func() { release(err == nil) }()
+	// A fill that ended between the caller's store lookup and its join,
+	// here or on another replica before this one took the lock, has
+	// stored the file already.
 	if rc, gerr := c.cfg.Store.Get(ctx, a.Name); gerr == nil {
 		rc.Close()
 		return nil
@@ -160,9 +217,39 @@ func (c *Cache) fill(ctx context.Context, a *Artifact, f *flight) (err error) {
 	return err
 }
 
+// lock takes the replicas' fill lock of a, when there is a Locker. It
+// returns false when another replica stored a meanwhile; otherwise the
+// caller fills a and then calls release once. Without coordination (no
+// Locker, or Redis unreachable) it returns true at once. While f waits for
+// another replica's fill, which renews its lock as long as it lives, f is
+// not stalled.
+func (c *Cache) lock(ctx context.Context, a *Artifact, f *flight) (fill bool, release func(stored bool)) {
+	release = func(bool) {}
+	if c.cfg.Locker == nil {
+		return true, release
+	}
+	f.heard.Store(0)
+	fill, rel, err := c.cfg.Locker.Lock(ctx, a.Name)
+	f.heard.Store(c.now().UnixNano())
+	switch {
+	case err != nil:
+		c.log.DebugContext(ctx, "filling without coordination", "name", a.Name, "err", err)
+		return true, release
+	case !fill:
+		return false, release
+	}
+	return true, rel
+}
+
 // fillMetadata refreshes a metadata artifact. A stored copy that upstream
-// confirms as current is stored again, which restarts its TTL.
-func (c *Cache) fillMetadata(ctx context.Context, a *Artifact, f *flight) error {
+// confirms as current is stored again, which restarts its TTL. Replicas
+// refresh it once between them, as they fill immutable files.
+func (c *Cache) fillMetadata(ctx context.Context, a *Artifact, f *flight) (err error) {
+	locked, release := c.lock(ctx, a, f)
+	if !locked {
+		return nil // Another replica refreshed it.
+	}
+	defer func() { release(err == nil) }()
 	var prev io.ReadCloser
 	if rc, err := c.cfg.Store.Get(ctx, a.Name); err == nil {
 		// A refresh that ended between the caller's store lookup and
@@ -195,7 +282,7 @@ func (c *Cache) fillMetadata(ctx context.Context, a *Artifact, f *flight) error 
 		return err
 	}
 	defer body.Close()
-	dl, err := c.download(ctx, a, body, nil)
+	dl, err := c.download(ctx, a, body, f)
 	if err != nil {
 		return err
 	}
@@ -247,8 +334,12 @@ func (c *Cache) download(ctx context.Context, a *Artifact, body io.Reader, f *fl
 	}
 	dl := newDownload(tmp, size, a.holdback())
 	if f != nil {
-		f.dl = dl
-		close(f.started)
+		dl.heard = func() { f.heardAt(c.now()) }
+		f.heardAt(c.now())
+		if a.TTL <= 0 {
+			f.dl = dl
+			close(f.started)
+		}
 	}
 	var h hash.Hash
 	if want != nil {
@@ -261,6 +352,9 @@ func (c *Cache) download(ctx context.Context, a *Artifact, body io.Reader, f *fl
 	}
 	limit := a.maxSize()
 	n, err := dl.copyFrom(ctx, io.LimitReader(body, limit+1), h)
+	if f != nil {
+		f.heard.Store(0) // Done with upstream: checking and storing are not stalls.
+	}
 	switch {
 	case errors.Is(err, errStorage):
 		err = c.storeErr(a, err)

@@ -232,6 +232,13 @@ func (u *HTTPUpstream) send(ctx context.Context, req *http.Request, where string
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		timer.Stop()
 		defer cancel(nil)
+		// The reason in the body is read within the idle bound too: an
+		// upstream that stalls in an error's body fails as one that
+		// stalls in a file's.
+		errTimer := afterFunc(idle, func() {
+			cancel(fmt.Errorf("%s: %w: no data within %v", where, os.ErrDeadlineExceeded, idle))
+		})
+		defer errTimer.Stop()
 		serr := statusError(where, resp)
 		resp.Body.Close()
 		if resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests {

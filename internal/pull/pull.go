@@ -48,6 +48,14 @@ type Config struct {
 	// FetchTimeout bounds one fill, from the first upstream request to the
 	// stored file. Zero means 10 minutes.
 	FetchTimeout time.Duration
+	// StallTimeout is how long a fill may go without a byte from upstream,
+	// while it waits for the answer or for the body, before it counts as
+	// stalled: a request that comes for the same file then abandons it and
+	// starts a fresh one, taking the stalled fill's waiting clients along,
+	// so that a fill stuck on a hung upstream never holds back requests
+	// made once the upstream has recovered. Set it to the larger of the
+	// upstream header and idle timeouts. Zero means 30 seconds.
+	StallTimeout time.Duration
 	// StaleGrace is how long a request for expired metadata waits for its
 	// refresh before it is answered with the stored copy, marked stale,
 	// while the refresh goes on. Zero means 3 seconds.
@@ -80,6 +88,8 @@ type Cache struct {
 	// touch is the store's Toucher, or nil when it keeps no record of
 	// use.
 	touch store.Toucher
+	// now tells the time of fills' progress; tests replace it.
+	now func() time.Time
 
 	mu     sync.Mutex
 	flying map[string]*flight // fills under way, by store name
@@ -104,6 +114,9 @@ func New(cfg Config) (*Cache, error) {
 	if cfg.StaleGrace <= 0 {
 		cfg.StaleGrace = 3 * time.Second
 	}
+	if cfg.StallTimeout <= 0 {
+		cfg.StallTimeout = 30 * time.Second
+	}
 	if cfg.Negative == nil {
 		cfg.Negative = newMemNegative(100_000)
 	}
@@ -115,7 +128,7 @@ func New(cfg Config) (*Cache, error) {
 	if m == nil {
 		m = metrics.New(nil)
 	}
-	c := &Cache{cfg: cfg, log: log, m: m, flying: make(map[string]*flight)}
+	c := &Cache{cfg: cfg, log: log, m: m, flying: make(map[string]*flight), now: time.Now}
 	c.touch, _ = cfg.Store.(store.Toucher)
 	switch {
 	case cfg.HotCacheSize == 0:

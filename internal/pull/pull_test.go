@@ -543,6 +543,8 @@ func TestStatus(t *testing.T) {
 		{fmt.Errorf("reading: %w", os.ErrDeadlineExceeded), 504},
 		{fmt.Errorf("%w: disk", store.ErrFull), 507},
 		{fmt.Errorf("%w: x", errStorage), 503},
+		{fmt.Errorf("reading: %w", context.Canceled), StatusClientClosed},
+		{errStalled, 504},
 		{errors.New("bug"), 500},
 	}
 	for _, tt := range tests {

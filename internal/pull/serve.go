@@ -95,7 +95,7 @@ func (c *Cache) Serve(w http.ResponseWriter, r *http.Request, a *Artifact) error
 			}
 		}
 	}
-	if err := f.wait(ctx); err != nil {
+	if err := c.await(ctx, a, f); err != nil {
 		return err
 	}
 	rc, err = c.cfg.Store.Get(ctx, a.Name)
@@ -284,7 +284,7 @@ func (c *Cache) Open(ctx context.Context, a *Artifact) (*Entry, error) {
 			return nil, ctx.Err()
 		}
 	} else {
-		ferr = f.wait(ctx)
+		ferr = c.await(ctx, a, f)
 	}
 	switch {
 	case ferr == nil:

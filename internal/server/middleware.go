@@ -12,6 +12,7 @@ import (
 
 	"github.com/gomirror/gomirror/internal/goproxy"
 	"github.com/gomirror/gomirror/internal/metrics"
+	"github.com/gomirror/gomirror/internal/pull"
 )
 
 // recorder captures the status and size of a response. It passes
@@ -107,6 +108,12 @@ func instrument(h http.Handler, log *slog.Logger, m *metrics.Metrics, l labeler)
 				if rec.status == 0 {
 					goproxy.WriteError(rec, http.StatusInternalServerError, "internal error")
 				}
+			}
+			if (rec.status == 0 || rec.status >= http.StatusInternalServerError) && r.Context().Err() != nil {
+				// The client hung up before its answer, and whatever
+				// failed then failed for want of a client: not a fault
+				// of the server.
+				rec.status = pull.StatusClientClosed
 			}
 			if rec.status == 0 {
 				rec.status = http.StatusOK

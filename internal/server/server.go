@@ -67,25 +67,93 @@ type Server struct {
 	store   checker
 	coord   *coord.Coordinator
 	access  *accessControl
+
+	// What New's parts build and hand to the parts after them.
+	reg    *prometheus.Registry
+	m      *metrics.Metrics
+	st     store.Store
+	client *http.Client       // the upstream connection pool
+	httpUp *pull.HTTPUpstream // the bounds of every upstream request
+	up     *upstream.Upstream // the GOPROXY chain
+	gp     *goproxy.Handler
+	rt     *router
+
+	// cleanups release what the parts hold, run last first by Close.
+	cleanups []func() error
 }
 
 // New builds a Server from cfg. env is the environment that `direct`
 // fetches run the go command with, and where storage credentials are read.
 // It creates the data directory, and returns an error naming the setting
-// when a part cannot be set up.
-func New(ctx context.Context, cfg config.Config, log *slog.Logger, env []string) (*Server, error) {
+// when a part cannot be set up; whatever the parts built before then is
+// released.
+func New(ctx context.Context, cfg config.Config, log *slog.Logger, env []string) (_ *Server, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	for _, dir := range []string{cfg.Data, filepath.Join(cfg.Data, ".tmp"), filepath.Join(cfg.Data, ".state")} {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return nil, fmt.Errorf("data: %w", err)
+	s := &Server{cfg: cfg, log: log}
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+	// Each part builds on the ones before it and pushes what it holds
+	// onto the cleanup stack.
+	for _, part := range []func() error{
+		s.newDataDirs,
+		s.newMetrics,
+		func() error { return s.newStore(ctx, env) },
+		func() error { return s.newUpstreams(env) },
+		func() error { return s.newCache(ctx, env) },
+		s.newSumDB,
+		s.newGoproxy,
+		s.newRouter,
+		func() error { return s.newEcosystems(env) },
+		s.newPolicy,
+		s.newStation,
+	} {
+		if err := part(); err != nil {
+			return nil, err
 		}
 	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	m := metrics.New(reg)
+	return s, nil
+}
 
+// onClose pushes f onto the cleanup stack that Close runs.
+func (s *Server) onClose(f func() error) { s.cleanups = append(s.cleanups, f) }
+
+// newDataDirs makes the data directory and its temporary and state
+// directories.
+func (s *Server) newDataDirs() error {
+	for _, dir := range []string{s.cfg.Data, filepath.Join(s.cfg.Data, ".tmp"), filepath.Join(s.cfg.Data, ".state")} {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("data: %w", err)
+		}
+	}
+	return nil
+}
+
+// newMetrics makes the registry of /metrics, with the process's and
+// readiness gauges.
+func (s *Server) newMetrics() error {
+	s.reg = prometheus.NewRegistry()
+	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	s.m = metrics.New(s.reg)
+	s.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "gomirror_ready",
+		Help: "1 while /readyz answers 200.",
+	}, func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		code, _ := s.readiness(ctx)
+		return boolGauge(code == http.StatusOK)
+	}))
+	return nil
+}
+
+// newStore opens the store, within its budget when there is one.
+func (s *Server) newStore(ctx context.Context, env []string) error {
+	cfg := s.cfg
 	if strings.HasPrefix(cfg.Storage, "s3://") {
 		// With an S3 store the data directory is this replica's own, and
 		// downloads that a crash interrupted are of no use to anyone. (A
@@ -97,30 +165,24 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, env []string)
 			}
 		}
 	}
-	st, err := OpenStore(ctx, cfg, log, env)
+	st, err := OpenStore(ctx, cfg, s.log, env)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if st, err = withBudget(cfg, st, reg, log); err != nil {
-		return nil, err
+	if st, err = withBudget(cfg, st, s.reg, s.log); err != nil {
+		return err
+	}
+	if c, ok := st.(closer); ok {
+		s.onClose(c.Close)
 	}
 	chk, ok := st.(checker)
 	if !ok {
-		return nil, fmt.Errorf("storage: %T cannot report its health", st)
+		return fmt.Errorf("storage: %T cannot report its health", st)
 	}
-	client := newUpstreamClient()
-	up, err := newUpstream(cfg, client, log, env, m)
-	if err != nil {
-		return nil, err
-	}
-	sdb, err := newSumDB(cfg, client, st, up.Proxies(), log, m)
-	if err != nil {
-		return nil, err
-	}
-	s := &Server{cfg: cfg, log: log, store: chk, sumdb: sdb}
+	s.st, s.store = st, chk
 	if d, ok := diskStore(st); ok {
 		d.SetFreeSpaceFloor(cfg.MinFreeSpace)
-		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		s.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "gomirror_store_free_bytes",
 			Help: "Free space on the disk store's file system.",
 		}, func() float64 {
@@ -133,102 +195,148 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, env []string)
 			return float64(free)
 		}))
 	}
-	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "gomirror_ready",
-		Help: "1 while /readyz answers 200.",
-	}, func() float64 {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		code, _ := s.readiness(ctx)
-		return boolGauge(code == http.StatusOK)
-	}))
+	return nil
+}
+
+// newUpstreams makes the connection pool that every upstream request
+// shares, the bounds they all get, and the GOPROXY chain.
+func (s *Server) newUpstreams(env []string) error {
+	s.client = newUpstreamClient()
+	// Every ecosystem's own upstream requests go through the core's
+	// client with the same bounds, retries and allow-list; PyPI, OCI, npm,
+	// cargo and Maven each guard their upstreams' hosts with a pool of
+	// their own.
+	s.httpUp = &pull.HTTPUpstream{Client: s.client, HeaderTimeout: s.cfg.UpstreamHeaderTimeout, IdleTimeout: s.cfg.UpstreamIdleTimeout,
+		Retries: s.cfg.UpstreamRetries, Allow: s.cfg.AllowHosts(), Logger: s.log}
+	up, err := newUpstream(s.cfg, s.client, s.log, env, s.m)
+	if err != nil {
+		return err
+	}
+	s.up = up
+	return nil
+}
+
+// newCache makes the pull-through core under every mirror, with access
+// control's admission of fills and, when Redis is configured, the fill
+// locks and negative cache that replicas share.
+func (s *Server) newCache(ctx context.Context, env []string) error {
+	cfg := s.cfg
 	pcfg := pull.Config{
-		Store:        st,
+		Store:        s.st,
 		TempDir:      filepath.Join(cfg.Data, ".tmp"),
 		NegativeTTL:  cfg.NegativeTTL,
 		FetchTimeout: cfg.FetchTimeout,
+		StallTimeout: max(cfg.UpstreamHeaderTimeout, cfg.UpstreamIdleTimeout),
 		StaleGrace:   cfg.StaleGrace,
 		HotCacheSize: cfg.MemoryCache,
-		Logger:       log,
-		Metrics:      m,
+		Logger:       s.log,
+		Metrics:      s.m,
 	}
 	if cfg.MemoryCache == 0 {
 		pcfg.HotCacheSize = -1 // Off.
 	}
-	if err := s.setupAccess(cfg, log, &pcfg); err != nil {
-		return nil, err
+	err := s.setupAccess(cfg, s.log, &pcfg)
+	if s.access != nil {
+		s.onClose(s.access.close)
+	}
+	if err != nil {
+		return err
 	}
 	if cfg.Redis != "" {
-		coord.SetClientLogger(log)
+		coord.SetClientLogger(s.log)
 		c, err := coord.New(ctx, coord.Config{
 			URL:     cfg.Redis,
 			LockTTL: cfg.LockTTL,
 			Prefix:  redisPrefix(cfg),
-			Logger:  log,
-			Metrics: m,
+			Logger:  s.log,
+			Metrics: s.m,
 			Getenv:  envLookup(env),
 		})
 		if err != nil {
-			return nil, fmt.Errorf("redis: %w", err)
+			return fmt.Errorf("redis: %w", err)
 		}
+		s.onClose(c.Close)
 		s.coord = c
 		pcfg.Locker = c
 		pcfg.Negative = c
 	}
 	cache, err := pull.New(pcfg)
 	if err != nil {
-		s.Close()
-		return nil, err
+		return err
 	}
 	s.cache = cache
-	gcfg := goproxy.Config{
-		Cache:       cache,
-		Upstream:    up,
-		MetadataTTL: cfg.MetadataTTL,
-		Logger:      log,
+	return nil
+}
+
+// newSumDB makes the checksum database proxy and verifier, filled through
+// the core.
+func (s *Server) newSumDB() error {
+	sdb, err := newSumDB(s.cfg, s.client, s.st, s.up.Proxies(), s.log, s.m, s.httpUp, s.cache)
+	if err != nil {
+		return err
 	}
-	if sdb.Name() != "" {
-		gcfg.Verifier = sdb
+	s.sumdb = sdb
+	return nil
+}
+
+// newGoproxy makes the GOPROXY protocol handler, which verifies modules
+// with the checksum database unless it is off.
+func (s *Server) newGoproxy() error {
+	gcfg := goproxy.Config{
+		Cache:       s.cache,
+		Upstream:    s.up,
+		MetadataTTL: s.cfg.MetadataTTL,
+		Logger:      s.log,
+	}
+	if s.sumdb.Name() != "" {
+		gcfg.Verifier = s.sumdb
 	}
 	gp, err := goproxy.New(gcfg)
 	if err != nil {
-		s.Close()
-		return nil, err
+		return err
 	}
+	s.gp = gp
+	return nil
+}
 
+// newRouter makes the router with the operations endpoints, the checksum
+// database proxy and the GOPROXY protocol; the other mirrors join it in
+// newEcosystems.
+func (s *Server) newRouter() error {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
 	mux.HandleFunc("/readyz", s.readyz)
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	var sumdbHandler http.Handler = sdb
-	if sdb.Name() == "" {
+	mux.Handle("/metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}))
+	var sumdbHandler http.Handler = s.sumdb
+	if s.sumdb.Name() == "" {
 		sumdbHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			goproxy.WriteError(w, http.StatusNotFound, "checksum database proxy is off")
 		})
 	}
-	rt := &router{
+	s.rt = &router{
 		routes: []route{
 			{prefix: "/sumdb/", ecosystem: "sumdb", handler: sumdbHandler},
 		},
 		ops:     mux,
-		goproxy: gp,
+		goproxy: s.gp,
 	}
-	// Every ecosystem's own upstream requests go through the core's
-	// client with the same bounds, retries and allow-list; PyPI, OCI and
-	// npm each guard their upstreams' hosts with a pool of their own.
-	httpUp := &pull.HTTPUpstream{Client: client, HeaderTimeout: cfg.UpstreamHeaderTimeout, IdleTimeout: cfg.UpstreamIdleTimeout,
-		Retries: cfg.UpstreamRetries, Allow: cfg.AllowHosts(), Logger: log}
+	return nil
+}
+
+// newEcosystems makes the mirrors that are turned on and routes their
+// prefixes to them.
+func (s *Server) newEcosystems(env []string) error {
+	cfg, cache, log, rt, httpUp := s.cfg, s.cache, s.log, s.rt, s.httpUp
 	// Large npm packuments and PyPI project pages are decoded within one
 	// memory budget, however many come at once.
 	metaMem := pull.NewMemory(pull.DefaultMemory)
 	if cfg.Golang.Enabled {
 		gh, err := golang.New(golang.Config{
 			Cache: cache, IndexURL: cfg.Golang.Index, BaseURL: cfg.Golang.Base,
-			TTL: cfg.MetadataTTL, Upstream: httpUp, Logger: log,
+			TTL: cfg.MetadataTTL, Upstream: s.httpUp, Logger: log,
 		})
 		if err != nil {
-			s.Close()
-			return nil, err
+			return err
 		}
 		rt.routes = append(rt.routes, route{prefix: golang.Prefix, ecosystem: golang.Ecosystem, handler: gh, subject: trimPrefix(golang.Prefix)})
 	}
@@ -238,8 +346,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, env []string)
 			MaxFileSize: cfg.PyPI.MaxFileSize, HTTPUpstream: httpUp, Memory: metaMem, Logger: log,
 		})
 		if err != nil {
-			s.Close()
-			return nil, fmt.Errorf("pypi: %w", err)
+			return fmt.Errorf("pypi: %w", err)
 		}
 		rt.routes = append(rt.routes, route{prefix: pypi.Prefix, ecosystem: "pypi", handler: ph,
 			subject: pypi.Subject, private: pypiPrivate(cfg.PyPI.IndexList(), parsePublic(cfg.Access.PublicUpstreams))})
@@ -247,8 +354,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, env []string)
 	if cfg.OCI.Enabled {
 		oh, private, err := newOCI(cfg, cache, httpUp, log)
 		if err != nil {
-			s.Close()
-			return nil, err
+			return err
 		}
 		rt.routes = append(rt.routes, route{prefix: "/v2/", ecosystem: "oci", handler: oh, anyMethod: true,
 			subject: ociSubject(cfg.OCI.DefaultRegistry), private: private})
@@ -256,8 +362,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, env []string)
 	if cfg.NPM.Enabled {
 		nh, private, err := newNPM(cfg, cache, httpUp, metaMem, log, envLookup(env))
 		if err != nil {
-			s.Close()
-			return nil, err
+			return err
 		}
 		// npm audit posts its bulk advisory requests; the handler passes
 		// them through and answers every other POST itself.
@@ -267,8 +372,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, env []string)
 	if cfg.Maven.Enabled {
 		mh, err := newMaven(cfg, cache, httpUp, log, envLookup(env))
 		if err != nil {
-			s.Close()
-			return nil, err
+			return err
 		}
 		var private func(string) bool
 		if cfg.Maven.PrivateGroups != "" {
@@ -280,53 +384,60 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, env []string)
 	if cfg.Cargo.Enabled {
 		ch, err := newCargo(cfg, cache, httpUp, log)
 		if err != nil {
-			s.Close()
-			return nil, err
+			return err
 		}
 		rt.routes = append(rt.routes, route{prefix: cargo.Prefix, ecosystem: cargo.Ecosystem, handler: ch, subject: cargo.Subject})
 	}
-	var vulns policy.Vulns
 	if cfg.Vuln.Enabled {
-		vh, err := newVuln(cfg, cache, httpUp, gp, log, reg)
+		vh, err := newVuln(cfg, cache, s.httpUp, s.gp, log, s.reg)
 		if err != nil {
-			s.Close()
-			return nil, err
+			return err
 		}
 		s.vuln = vh
-		vulns = vh.DB()
 		rt.routes = append(rt.routes, route{prefix: vuln.Prefix, ecosystem: vuln.Ecosystem, handler: vh, subject: trimPrefix(vuln.Prefix)})
 	}
+	return nil
+}
+
+// newPolicy puts the module policy, when there is one, in front of the
+// GOPROXY protocol, and the access control, the metrics and the access
+// log in front of everything.
+func (s *Server) newPolicy() error {
+	cfg := s.cfg
 	if len(cfg.Policy.Deny) > 0 || cfg.Policy.DenyVulnerable {
 		eco := policy.Ecosystem{Versioning: policy.Semver{}}
-		if vulns != nil {
-			eco.Vulns = vulns
+		if s.vuln != nil {
+			eco.Vulns = s.vuln.DB()
 		}
 		p, err := policy.New(cfg.Policy, policy.Options{
 			Ecosystems: map[string]policy.Ecosystem{policy.Go: eco},
 			Logger:     s.Audit(),
-			Registerer: reg,
+			Registerer: s.reg,
 		})
 		if err != nil {
-			s.Close()
-			return nil, fmt.Errorf("policy: %w", err)
+			return fmt.Errorf("policy: %w", err)
 		}
-		rt.goproxy = policyGuard{p: p, next: gp}
+		s.rt.goproxy = policyGuard{p: p, next: s.gp}
 	}
-	s.handler = instrument(s.access.wrap(rt, m), log, m, rt)
+	s.handler = instrument(s.access.wrap(s.rt, s.m), s.log, s.m, s.rt)
+	return nil
+}
+
+// newStation makes the sync jobs, the status pages and the feeds.
+func (s *Server) newStation() error {
 	var locker jobs.Locker
 	if s.coord != nil {
 		locker = s.coord
 	}
 	// Sync jobs carry no identity: their requests go to the router
 	// behind the metrics and the log, but not behind access control.
-	parts, err := newStation(cfg, st, instrument(rt, log, m, rt), locker, sdb.Name() != "", reg, log)
+	parts, err := newStation(s.cfg, s.st, instrument(s.rt, s.log, s.m, s.rt), locker, s.sumdb.Name() != "", s.reg, s.log)
 	if err != nil {
-		s.Close()
-		return nil, fmt.Errorf("sync: %w", err)
+		return fmt.Errorf("sync: %w", err)
 	}
-	rt.station = parts
+	s.rt.station = parts
 	s.station = parts
-	return s, nil
+	return nil
 }
 
 // newUpstreamClient returns the HTTP client of a server's upstream fetches
@@ -411,7 +522,8 @@ func OpenSumDB(cfg config.Config, st store.Store, log *slog.Logger, env []string
 	if err != nil {
 		return nil, err
 	}
-	return newSumDB(cfg, client, st, up.Proxies(), log, nil)
+	httpUp := &pull.HTTPUpstream{Client: client, HeaderTimeout: cfg.UpstreamHeaderTimeout, IdleTimeout: cfg.UpstreamIdleTimeout}
+	return newSumDB(cfg, client, st, up.Proxies(), log, nil, httpUp, nil)
 }
 
 func newUpstream(cfg config.Config, client *http.Client, log *slog.Logger, env []string, m *metrics.Metrics) (*upstream.Upstream, error) {
@@ -434,7 +546,7 @@ func newUpstream(cfg config.Config, client *http.Client, log *slog.Logger, env [
 	return up, nil
 }
 
-func newSumDB(cfg config.Config, client *http.Client, st store.Store, proxies []string, log *slog.Logger, m *metrics.Metrics) (*sumdb.SumDB, error) {
+func newSumDB(cfg config.Config, client *http.Client, st store.Store, proxies []string, log *slog.Logger, m *metrics.Metrics, httpUp *pull.HTTPUpstream, cache *pull.Cache) (*sumdb.SumDB, error) {
 	sdb, err := sumdb.New(sumdb.Config{
 		GOSUMDB:   cfg.SumDB,
 		Proxies:   proxies,
@@ -444,6 +556,8 @@ func newSumDB(cfg config.Config, client *http.Client, st store.Store, proxies []
 		StateDir:  filepath.Join(cfg.Data, ".state", "sumdb"),
 		LatestTTL: cfg.MetadataTTL,
 		Client:    client,
+		Upstream:  httpUp,
+		Cache:     cache,
 		Logger:    log,
 		Metrics:   m,
 	})
@@ -549,17 +663,13 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	return nil
 }
 
-// Close releases the store and the connections to shared services.
+// Close releases what New's parts hold: the connections to shared
+// services, the store and the audit log, last made first closed.
 func (s *Server) Close() error {
 	var errs []error
-	if s.coord != nil {
-		errs = append(errs, s.coord.Close())
+	for i := len(s.cleanups) - 1; i >= 0; i-- {
+		errs = append(errs, s.cleanups[i]())
 	}
-	if c, ok := s.store.(closer); ok {
-		errs = append(errs, c.Close())
-	}
-	if s.access != nil {
-		errs = append(errs, s.access.close())
-	}
+	s.cleanups = nil
 	return errors.Join(errs...)
 }

@@ -130,7 +130,13 @@ func (s *SumDB) lookup(ctx context.Context, path, version string) (zipHash, modH
 // ctx is done first, it cancels them and returns an error matching ctx's
 // cause. Lookups started during Shutdown are waited for too.
 func (s *SumDB) Shutdown(ctx context.Context) error {
-	return s.tasks.wait(ctx)
+	err := s.tasks.wait(ctx)
+	if s.ownCache && err == nil {
+		if err := s.cache.Shutdown(ctx); err != nil {
+			return fmt.Errorf("waiting for checksum database fills: %w", err)
+		}
+	}
+	return err
 }
 
 // hashFromLines returns the h1 hash in go.sum lines "path vers h1:...".

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/gomirror/gomirror/internal/metrics"
 	"github.com/gomirror/gomirror/internal/modglob"
+	"github.com/gomirror/gomirror/internal/pull"
 	"github.com/gomirror/gomirror/internal/store"
 )
 
@@ -51,6 +53,15 @@ type Config struct {
 	LatestTTL time.Duration
 	// Client makes the upstream requests; nil means a default client.
 	Client *http.Client
+	// Upstream bounds the upstream requests (the wait for headers and for
+	// each read of a body) and sends them with its client, which then
+	// replaces Client. Nil means Client with the core's default bounds.
+	Upstream *pull.HTTPUpstream
+	// Cache is the pull-through core that fills and serves the proxy's
+	// lookups, tiles and tree head, shared with the server's other
+	// mirrors. Nil means a cache of the SumDB's own over Store, with its
+	// temporary files under StateDir.
+	Cache *pull.Cache
 	// Logger receives warnings about upstream failures; nil discards them.
 	Logger *slog.Logger
 	// Metrics records upstream fetches and cache hits; nil records nothing.
@@ -86,7 +97,9 @@ type SumDB struct {
 	store     store.Store
 	stateDir  string
 	latestTTL time.Duration
-	http      *http.Client
+	up        *pull.HTTPUpstream
+	cache     *pull.Cache
+	ownCache  bool // cache is the SumDB's own: Shutdown waits for it
 	log       *slog.Logger
 	metrics   *metrics.Metrics
 
@@ -99,12 +112,8 @@ type SumDB struct {
 
 	lookupMu sync.Mutex
 	lookups  map[string]*lookupCall // by module@version
-	fetches  singleflight.Group     // by store name
+	fetches  singleflight.Group     // the search for the database's location
 	tasks    tasks                  // lookups and fetches, for Shutdown
-
-	latestMu sync.Mutex
-	latest   []byte
-	latestAt time.Time
 }
 
 // New checks cfg and returns a SumDB. It makes no request: the database is
@@ -117,7 +126,8 @@ func New(cfg Config) (*SumDB, error) {
 		store:     cfg.Store,
 		stateDir:  cfg.StateDir,
 		latestTTL: cfg.LatestTTL,
-		http:      cfg.Client,
+		up:        cfg.Upstream,
+		cache:     cfg.Cache,
 		log:       cfg.Logger,
 		metrics:   cfg.Metrics,
 		lookups:   make(map[string]*lookupCall),
@@ -125,8 +135,8 @@ func New(cfg Config) (*SumDB, error) {
 	if s.latestTTL <= 0 {
 		s.latestTTL = time.Minute
 	}
-	if s.http == nil {
-		s.http = &http.Client{}
+	if s.up == nil {
+		s.up = &pull.HTTPUpstream{Client: cfg.Client}
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -170,6 +180,17 @@ func New(cfg Config) (*SumDB, error) {
 	}
 	if err := os.MkdirAll(cfg.StateDir, 0o777); err != nil {
 		return nil, fmt.Errorf("checksum database state: %w", err)
+	}
+	if s.cache == nil {
+		tmp := filepath.Join(cfg.StateDir, "tmp")
+		if err := os.MkdirAll(tmp, 0o777); err != nil {
+			return nil, fmt.Errorf("checksum database state: %w", err)
+		}
+		c, err := pull.New(pull.Config{Store: cfg.Store, TempDir: tmp, Logger: cfg.Logger, Metrics: cfg.Metrics})
+		if err != nil {
+			return nil, err
+		}
+		s.cache, s.ownCache = c, true
 	}
 	if _, err := s.readState(); err != nil {
 		s.log.Error("checksum database state damaged; it will be rebuilt from the database's latest tree head", "sumdb", s.name, "err", err)
@@ -326,22 +347,15 @@ func (s *SumDB) doGet(ctx context.Context, u *url.URL) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("GET %s: %w", u.Redacted(), err)
 	}
-	resp, err := s.http.Do(req)
+	// Do bounds the wait for the headers and for each read, and names
+	// the URL redacted in its errors; a 404 or 410 matches fs.ErrNotExist.
+	resp, err := s.up.Do(ctx, req)
 	if err != nil {
-		// The error quotes the URL; make sure it is the redacted one.
-		var uerr *url.Error
-		if errors.As(err, &uerr) {
-			err = uerr.Err
-		}
-		return nil, fmt.Errorf("GET %s: %w", u.Redacted(), err)
+		return nil, err
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse+1))
 	switch {
-	case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone:
-		return nil, &notFoundError{what: u.Redacted(), status: resp.Status}
-	case resp.StatusCode != http.StatusOK:
-		return nil, fmt.Errorf("GET %s: %s", u.Redacted(), resp.Status)
 	case err != nil:
 		return nil, fmt.Errorf("GET %s: %w", u.Redacted(), err)
 	case len(data) > maxResponse:
@@ -349,9 +363,3 @@ func (s *SumDB) doGet(ctx context.Context, u *url.URL) ([]byte, error) {
 	}
 	return data, nil
 }
-
-// notFoundError is an upstream 404 or 410; it matches fs.ErrNotExist.
-type notFoundError struct{ what, status string }
-
-func (e *notFoundError) Error() string        { return "GET " + e.what + ": " + e.status }
-func (e *notFoundError) Is(target error) bool { return target == fs.ErrNotExist }

@@ -9,9 +9,11 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/gomirror/gomirror/internal/store"
 )
@@ -27,26 +29,53 @@ var (
 type Store struct {
 	mu    sync.Mutex
 	files map[string][]byte
+	mods  map[string]time.Time // when each file was put
 }
 
 // New returns an empty Store.
 func New() *Store {
-	return &Store{files: make(map[string][]byte)}
+	return &Store{files: make(map[string][]byte), mods: make(map[string]time.Time)}
 }
 
 // Get returns the content of name, or an error matching fs.ErrNotExist.
+// The content has a method Stat that tells its size and when it was put,
+// as store.Stat reads it.
 func (s *Store) Get(ctx context.Context, name string) (io.ReadCloser, error) {
 	if err := store.CheckName(name); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
 	data, ok := s.files[name]
+	mod := s.mods[name]
 	s.mu.Unlock()
 	if !ok {
 		return nil, &fs.PathError{Op: "get", Path: name, Err: fs.ErrNotExist}
 	}
-	return io.NopCloser(bytes.NewReader(data)), nil
+	return &content{Reader: bytes.NewReader(data), info: info{name: name, size: int64(len(data)), mod: mod}}, nil
 }
+
+// content is a stored file as Get returns it.
+type content struct {
+	*bytes.Reader
+	info info
+}
+
+func (c *content) Close() error               { return nil }
+func (c *content) Stat() (fs.FileInfo, error) { return c.info, nil }
+
+// info describes a stored file.
+type info struct {
+	name string
+	size int64
+	mod  time.Time
+}
+
+func (i info) Name() string       { return path.Base(i.name) }
+func (i info) Size() int64        { return i.size }
+func (i info) Mode() fs.FileMode  { return 0o444 }
+func (i info) ModTime() time.Time { return i.mod }
+func (i info) IsDir() bool        { return false }
+func (i info) Sys() any           { return nil }
 
 // Put stores the whole of content under name.
 func (s *Store) Put(ctx context.Context, name string, content io.Reader) error {
@@ -59,6 +88,7 @@ func (s *Store) Put(ctx context.Context, name string, content io.Reader) error {
 	}
 	s.mu.Lock()
 	s.files[name] = data
+	s.mods[name] = time.Now()
 	s.mu.Unlock()
 	return nil
 }
@@ -80,6 +110,7 @@ func (s *Store) Delete(ctx context.Context, name string) error {
 	}
 	s.mu.Lock()
 	delete(s.files, name)
+	delete(s.mods, name)
 	s.mu.Unlock()
 	return nil
 }

@@ -173,7 +173,6 @@ func (s *SumDB) artifact(req request) *pull.Artifact {
 	return a
 }
 
-
 // check makes sure data looks like what req asks for before it is kept for
 // good: a lookup is a record with a tree head signed by the database, a
 // hash tile has exactly its width of hashes. The verifying client proves

@@ -39,6 +39,7 @@ const (
 	pluginJar     = "org/apache/maven/plugins/maven-dependency-plugin/3.5.0/maven-dependency-plugin-3.5.0.jar"
 	smallJar      = "javax/inject/javax.inject/1/javax.inject-1.jar"
 	largeJar      = "org/apache/commons/commons-lang3/3.12.0/commons-lang3-3.12.0.jar"
+	junitJar      = "junit/junit/4.x/junit-4.x.jar"
 )
 
 // debianUpstream serves Debian's Maven repository as a remote repository:
@@ -95,9 +96,16 @@ func needMaven(t *testing.T) string {
 	if err != nil {
 		t.Skip("mvn is not installed (scripts/test.sh installs Debian's maven)")
 	}
-	for _, p := range []string{pluginJar, smallJar, largeJar} {
-		if _, err := os.Stat(filepath.Join(debianRepo, p)); err != nil {
-			t.Skipf("Debian's Maven repository has no %s (scripts/test.sh installs libmaven-dependency-plugin-java): %v", p, err)
+	for _, f := range []struct{ path, pkg string }{
+		{pluginJar, "libmaven-dependency-plugin-java"},
+		// plexus-container-default, in the plugin's graph, depends on
+		// junit at compile scope, which its package does not pull in.
+		{junitJar, "junit4"},
+		{smallJar, "libatinject-jsr330-api-java"},
+		{largeJar, "libcommons-lang3-java"},
+	} {
+		if _, err := os.Stat(filepath.Join(debianRepo, f.path)); err != nil {
+			t.Skipf("Debian's Maven repository has no %s (scripts/test.sh installs %s): %v", f.path, f.pkg, err)
 		}
 	}
 	return mvn

@@ -154,6 +154,7 @@ func TestMavenEndToEnd(t *testing.T) {
 	if !ok {
 		t.Fatalf("mvn dependency:resolve through the mirror failed:\n%s", out)
 	}
+	checkResolved(t, out)
 	for _, p := range []string{
 		pluginJar,
 		"org/apache/maven/plugins/maven-plugins/debian/maven-plugins-debian.pom",
@@ -173,6 +174,7 @@ func TestMavenEndToEnd(t *testing.T) {
 		if !ok {
 			t.Fatalf("mvn dependency:resolve with the upstream stopped, from a fresh local repository, failed:\n%s", out)
 		}
+		checkResolved(t, out)
 	})
 
 	for _, tc := range []struct {
@@ -221,6 +223,17 @@ func TestMavenEndToEnd(t *testing.T) {
 				t.Errorf("%s: the tampered jar was stored", tc.jar)
 			}
 		})
+	}
+}
+
+// checkResolved checks that mvn dependency:resolve's output lists the
+// project's dependencies as resolved.
+func checkResolved(t *testing.T, out string) {
+	t.Helper()
+	for _, want := range []string{"javax.inject:javax.inject:jar:1:compile", "org.apache.commons:commons-lang3:jar:3.12.0:compile"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("mvn dependency:resolve does not list %s as resolved:\n%s", want, out)
+		}
 	}
 }
 

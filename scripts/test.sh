@@ -20,7 +20,9 @@ cd "$(dirname "$0")/.."
 #   real clients) for the OCI mirror;
 # - nodejs and npm for the npm mirror's real-client test;
 # - maven (mvn, with Debian's /usr/share/maven-repo, the upstream of its
-#   test) for the Maven mirror's real-client test;
+#   test), libmaven-dependency-plugin-java (for mvn dependency:resolve)
+#   and junit4 (in that plugin's graph, not pulled in by its packages) for
+#   the Maven mirror's real-client test;
 # - chromium for the status page's browser test, and prometheus for
 #   promtool, which checks and unit-tests the alert rules.
 missing=()
@@ -40,6 +42,8 @@ lean=() # installed without their recommendations, which they do not need here
 command -v chromium >/dev/null || lean+=(chromium)
 command -v promtool >/dev/null || lean+=(prometheus)
 command -v mvn >/dev/null || lean+=(maven)
+ls -d /usr/share/maven-repo/org/apache/maven/plugins/maven-dependency-plugin/3.* >/dev/null 2>&1 || lean+=(libmaven-dependency-plugin-java)
+ls /usr/share/maven-repo/junit/junit/4.x/junit-4.x.jar >/dev/null 2>&1 || lean+=(junit4)
 # The cargo mirror's real-client test packs the crates that Debian ships
 # unpacked (quote, proc-macro2, unicode-ident) into its local registry; it
 # runs rustup's cargo, as Debian's is too old for sparse registries.

@@ -7,11 +7,10 @@ import (
 	"io"
 	"io/fs"
 	"net/http"
-	"net/url"
-	"strings"
 	"sync"
 
 	"github.com/gomirror/gomirror/internal/pull"
+	"github.com/gomirror/gomirror/internal/redact"
 )
 
 // userAgent identifies the mirror to upstream repositories.
@@ -54,7 +53,7 @@ func (h *Handler) fetch(ctx context.Context, req *request, metadata bool) (io.Re
 	case len(repos) == 0:
 		return nil, pull.NotFound("not found: " + req.path + ": no repository serves its group")
 	case len(repos) == 1:
-		return nil, pull.NotFound("not found: " + req.path + ": not in " + redact(repos[0].URL))
+		return nil, pull.NotFound("not found: " + req.path + ": not in " + redact.String(repos[0].URL))
 	}
 	return nil, pull.NotFound(fmt.Sprintf("not found: %s: in none of the %d repositories", req.path, len(repos)))
 }
@@ -76,11 +75,11 @@ func (h *Handler) fetchFrom(ctx context.Context, repo Repository, req *request, 
 	case metadata:
 		return body, nil
 	case h.cfg.AllowUnchecked:
-		h.log.WarnContext(ctx, "storing a Maven file that its repository publishes no checksum for", "path", req.path, "repository", redact(repo.URL))
+		h.log.WarnContext(ctx, "storing a Maven file that its repository publishes no checksum for", "path", req.path, "repository", redact.String(repo.URL))
 		return body, nil
 	}
 	body.Close()
-	return nil, fmt.Errorf("%w: %s: %s publishes no sha512, sha256 or sha1 checksum for it, and the mirror stores no unchecked file", pull.ErrRefused, req.path, redact(repo.URL))
+	return nil, fmt.Errorf("%w: %s: %s publishes no sha512, sha256 or sha1 checksum for it, and the mirror stores no unchecked file", pull.ErrRefused, req.path, redact.String(repo.URL))
 }
 
 // upstreamDigest fetches the checksum files of p from repo, all at once,
@@ -110,7 +109,7 @@ func (h *Handler) upstreamDigest(ctx context.Context, repo Repository, p string)
 			}
 			sum, err := parseChecksum(alg, data)
 			if err != nil {
-				results[i].err = fmt.Errorf("%w: %s.%s from %s: %w", pull.ErrRefused, p, alg, redact(repo.URL), err)
+				results[i].err = fmt.Errorf("%w: %s.%s from %s: %w", pull.ErrRefused, p, alg, redact.String(repo.URL), err)
 				return
 			}
 			results[i].sum = sum
@@ -122,7 +121,7 @@ func (h *Handler) upstreamDigest(ctx context.Context, repo Repository, p string)
 		case r.err == nil:
 			return &pull.Digest{
 				Algorithm: trusted[i], Sum: r.sum, Size: -1,
-				Source: redact(repo.URL) + p + "." + trusted[i],
+				Source: redact.String(repo.URL) + p + "." + trusted[i],
 			}, nil
 		case !errors.Is(r.err, fs.ErrNotExist):
 			return nil, r.err
@@ -146,13 +145,4 @@ func (h *Handler) get(ctx context.Context, repo Repository, p string) (io.ReadCl
 		return nil, err
 	}
 	return resp.Body, nil
-}
-
-// redact returns a repository URL for messages, without credentials.
-func redact(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "the repository"
-	}
-	return strings.TrimSuffix(u.Redacted(), "/") + "/"
 }

@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/gomirror/gomirror/internal/pull"
+	"github.com/gomirror/gomirror/internal/redact"
 )
 
 // userAgent identifies the mirror to upstream registries.
@@ -91,7 +92,7 @@ func origin(raw string) string {
 func (h *Handler) get(ctx context.Context, rawURL string, up Upstream, hdr http.Header) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
 	if err != nil {
-		return nil, fmt.Errorf("%w: bad URL %s", pull.ErrUpstream, pull.RedactString(rawURL))
+		return nil, fmt.Errorf("%w: bad URL %s", pull.ErrUpstream, redact.BareString(rawURL))
 	}
 	for k, v := range hdr {
 		req.Header[k] = v

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/gomirror/gomirror/internal/redact"
 )
 
 // HTTPUpstream is the one client that every mirror sends its upstream
@@ -141,7 +143,7 @@ func (u *HTTPUpstream) Check(target *url.URL) error {
 // name the URL without its credentials.
 func (u *HTTPUpstream) Do(ctx context.Context, req *http.Request) (*http.Response, error) {
 	u.init()
-	where := Redact(req.URL)
+	where := redact.Bare(req.URL)
 	if err := u.guard.check(req.URL); err != nil {
 		return nil, err
 	}
@@ -258,7 +260,7 @@ func (u *HTTPUpstream) send(ctx context.Context, req *http.Request, where string
 func (u *HTTPUpstream) Get(ctx context.Context, url string, header http.Header) (io.ReadCloser, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return nil, fmt.Errorf("%w: GET %s: bad URL", ErrUpstream, RedactString(url))
+		return nil, fmt.Errorf("%w: GET %s: bad URL", ErrUpstream, redact.BareString(url))
 	}
 	for k, v := range header {
 		req.Header[k] = v

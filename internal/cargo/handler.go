@@ -150,7 +150,7 @@ func (h *Handler) indexArtifact(lower string, ttl time.Duration) *pull.Artifact 
 			if err != nil {
 				return fmt.Errorf("%w: reading the download: %w", pull.ErrUpstream, err)
 			}
-			_, body, err := splitStored(data)
+			_, body, err := pull.SplitStored(data)
 			if err == nil {
 				_, err = parseIndex(lower, body)
 			}
@@ -176,7 +176,7 @@ func (h *Handler) configArtifact() *pull.Artifact {
 			if err != nil {
 				return fmt.Errorf("%w: reading the download: %w", pull.ErrUpstream, err)
 			}
-			_, body, err := splitStored(data)
+			_, body, err := pull.SplitStored(data)
 			if err != nil {
 				return err
 			}
@@ -207,11 +207,11 @@ func (h *Handler) openIndex(ctx context.Context, lower string, ttl time.Duration
 // readIndex returns the upstream's body of e, the stored index file of
 // lower.
 func (h *Handler) readIndex(lower string, e *pull.Entry) ([]byte, error) {
-	data, err := io.ReadAll(io.LimitReader(e.Body, h.cfg.MaxIndexSize+maxHeaderLine+1))
+	data, err := io.ReadAll(io.LimitReader(e.Body, h.cfg.MaxIndexSize+pull.MaxValidatorsLine+1))
 	if err != nil {
 		return nil, fmt.Errorf("reading the stored index file of %s: %w", lower, err)
 	}
-	_, body, err := splitStored(data)
+	_, body, err := pull.SplitStored(data)
 	if err != nil {
 		return nil, fmt.Errorf("the stored index file of %s: %w", lower, err)
 	}

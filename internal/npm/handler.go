@@ -154,7 +154,7 @@ func (h *Handler) packumentArtifact(name string, ttl time.Duration) *pull.Artifa
 			if err != nil {
 				return fmt.Errorf("%w: reading the download: %w", pull.ErrUpstream, err)
 			}
-			_, b, err := splitStored(data)
+			_, b, err := pull.SplitStored(data)
 			if err == nil {
 				_, err = parsePackument(name, b)
 			}
@@ -225,7 +225,7 @@ func (h *Handler) parsed(ctx context.Context, name string, e *pull.Entry) (*pack
 	if err != nil {
 		return nil, fmt.Errorf("reading the stored packument of %s: %w", name, err)
 	}
-	_, b, err := splitStored(data)
+	_, b, err := pull.SplitStored(data)
 	if err != nil {
 		return nil, fmt.Errorf("the stored packument of %s: %w", name, err)
 	}
@@ -480,26 +480,4 @@ func (h *Handler) serveTarball(w http.ResponseWriter, r *http.Request, name, fil
 
 // base returns the mirror's root URL for r: PublicURL, or the scheme and
 // host r came to.
-func (h *Handler) base(r *http.Request) (string, error) {
-	if h.cfg.PublicURL != "" {
-		return h.cfg.PublicURL, nil
-	}
-	host := r.Host
-	if host == "" || len(host) > 255 {
-		return "", fmt.Errorf("%w: no usable Host header", pull.ErrBadRequest)
-	}
-	for i := 0; i < len(host); i++ {
-		c := host[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte(".-_:[]", c) >= 0) {
-			return "", fmt.Errorf("%w: malformed Host header", pull.ErrBadRequest)
-		}
-	}
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	if p := r.Header.Get("X-Forwarded-Proto"); p == "http" || p == "https" {
-		scheme = p
-	}
-	return scheme + "://" + host, nil
-}
+func (h *Handler) base(r *http.Request) (string, error) { return pull.BaseURL(r, h.cfg.PublicURL) }

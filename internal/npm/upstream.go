@@ -1,9 +1,7 @@
 package npm
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -20,32 +18,6 @@ import (
 
 // userAgent identifies the mirror to upstream registries.
 const userAgent = "gomirror (npm mirror)"
-
-// sizedBody is an upstream body whose length is announced, for the core.
-type sizedBody struct {
-	io.Reader
-	closer io.Closer
-	size   int64
-}
-
-func (b *sizedBody) Close() error { return b.closer.Close() }
-func (b *sizedBody) Size() int64  { return b.size }
-
-// body returns resp's body, announcing its size when upstream did, after
-// prefix when it is not empty.
-func body(resp *http.Response, prefix []byte) io.ReadCloser {
-	if resp.ContentLength < 0 {
-		return struct {
-			io.Reader
-			io.Closer
-		}{io.MultiReader(strings.NewReader(string(prefix)), resp.Body), resp.Body}
-	}
-	return &sizedBody{
-		Reader: io.MultiReader(strings.NewReader(string(prefix)), resp.Body),
-		closer: resp.Body,
-		size:   int64(len(prefix)) + resp.ContentLength,
-	}
-}
 
 // upstreamFor returns the registry that serves name, and whether its
 // scope is routed to a registry of its own.
@@ -117,17 +89,7 @@ func (h *Handler) fetchPackument(ctx context.Context, name string, prev io.Reade
 	up, _ := h.upstreamFor(name)
 	u := up.URL + escapeName(name)
 	hdr := http.Header{"Accept": {"application/json"}}
-	if prev != nil {
-		line, err := bufio.NewReaderSize(prev, maxHeaderLine+1).ReadSlice('\n')
-		var old storedHeader
-		if err == nil && json.Unmarshal(line, &old) == nil && old.URL == u {
-			if old.ETag != "" {
-				hdr.Set("If-None-Match", old.ETag)
-			} else if old.LastModified != "" {
-				hdr.Set("If-Modified-Since", old.LastModified)
-			}
-		}
-	}
+	pull.Revalidate(hdr, prev, u)
 	resp, err := h.get(ctx, u, up, hdr)
 	switch {
 	case errors.Is(err, pull.ErrNotModified) && prev != nil:
@@ -135,8 +97,7 @@ func (h *Handler) fetchPackument(ctx context.Context, name string, prev io.Reade
 	case err != nil:
 		return nil, statusErr(err, "packument of "+name)
 	}
-	h0 := storedHeader{ETag: resp.Header.Get("ETag"), LastModified: resp.Header.Get("Last-Modified"), URL: u}
-	return body(resp, encodeHeader(h0)), nil
+	return pull.StoredBody(resp, u), nil
 }
 
 // fetchTarball fetches the tarball that d names. A routed scope's tarballs
@@ -155,7 +116,7 @@ func (h *Handler) fetchTarball(ctx context.Context, name string, d *dist) (io.Re
 	if err != nil {
 		return nil, statusErr(err, what)
 	}
-	return body(resp, nil), nil
+	return resp.Body, nil
 }
 
 // fetchKeys fetches the default upstream's signing keys.
@@ -165,5 +126,5 @@ func (h *Handler) fetchKeys(ctx context.Context) (io.ReadCloser, error) {
 	if err != nil {
 		return nil, statusErr(err, "signing keys")
 	}
-	return body(resp, nil), nil
+	return resp.Body, nil
 }

@@ -197,19 +197,10 @@ const tarballsDir = "npm/tarballs/"
 // never changes once published; packuments and keys do.
 func IsImmutable(name string) bool { return strings.HasPrefix(name, tarballsDir) }
 
-// stamp names a stored copy by its size and time, or is "" when the store
-// cannot tell them.
-func stamp(e *pull.Entry) string {
-	if e.ModTime.IsZero() || e.Size < 0 {
-		return ""
-	}
-	return strconv.FormatInt(e.Size, 36) + "-" + strconv.FormatInt(e.ModTime.UnixNano(), 36)
-}
-
 // parsed returns the parsed packument of e, name's stored copy, from the
 // memo when it holds it.
 func (h *Handler) parsed(ctx context.Context, name string, e *pull.Entry) (*packument, error) {
-	st := stamp(e)
+	st := pull.Stamp(e)
 	key := "parsed\x00" + name + "\x00" + st
 	if st != "" {
 		if v, ok := h.memo.get(key); ok {
@@ -343,7 +334,7 @@ func gzipBytes(data []byte) []byte {
 // rendered returns what render makes of e, name's stored packument, for
 // the mirror at base, from the memo when it holds it.
 func (h *Handler) rendered(ctx context.Context, form, name, base string, e *pull.Entry, render func(*packument) ([]byte, error)) ([]byte, error) {
-	st := stamp(e)
+	st := pull.Stamp(e)
 	key := form + "\x00" + name + "\x00" + st + "\x00" + base
 	if st != "" {
 		if v, ok := h.memo.get(key); ok {
@@ -378,7 +369,7 @@ func (h *Handler) serveRendered(w http.ResponseWriter, r *http.Request, ctype st
 		pull.MarkStale(w)
 		cc = "no-cache"
 	}
-	if st := stamp(e); st != "" {
+	if st := pull.Stamp(e); st != "" {
 		f := fnv.New64a()
 		io.WriteString(f, base)
 		w.Header().Set("ETag", `"`+form+"-"+st+"-"+strconv.FormatUint(f.Sum64(), 36)+`"`)

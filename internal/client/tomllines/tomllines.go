@@ -252,21 +252,14 @@ func parseEntry(t string) (key, value string, ok bool) {
 // keyEnd returns the index of the "=" that ends a key, outside quotes, or
 // -1.
 func keyEnd(t string) int {
-	var quote byte
-	for i := 0; i < len(t); i++ {
-		c := t[i]
-		switch {
-		case quote == 0 && (c == '"' || c == '\''):
-			quote = c
-		case quote == '"' && c == '\\':
-			i++
-		case quote != 0 && c == quote:
-			quote = 0
-		case quote == 0 && c == '=':
-			return i
+	end := -1
+	outside(t, func(i int, c byte) bool {
+		if c == '=' {
+			end = i
 		}
-	}
-	return -1
+		return end < 0
+	})
+	return end
 }
 
 // dotted normalises a dotted key: its parts trimmed and unquoted, joined
@@ -323,21 +316,14 @@ func dotted(k string) (string, bool) {
 
 // stripComment drops a "#" comment that is outside strings.
 func stripComment(v string) string {
-	var quote byte
-	for i := 0; i < len(v); i++ {
-		c := v[i]
-		switch {
-		case quote == 0 && (c == '"' || c == '\''):
-			quote = c
-		case quote == '"' && c == '\\':
-			i++
-		case quote != 0 && c == quote:
-			quote = 0
-		case quote == 0 && c == '#':
-			return v[:i]
+	end := len(v)
+	outside(v, func(i int, c byte) bool {
+		if c == '#' {
+			end = i
 		}
-	}
-	return v
+		return end == len(v)
+	})
+	return v[:end]
 }
 
 // skipValue returns the last line of a value that starts on line i, and
@@ -372,6 +358,21 @@ func (f *File) skipValue(i int, value string) (last int, closed bool) {
 // brackets counts "[" and "{" minus "]" and "}" outside strings.
 func brackets(v string) int {
 	n := 0
+	outside(v, func(_ int, c byte) bool {
+		switch c {
+		case '[', '{':
+			n++
+		case ']', '}':
+			n--
+		}
+		return true
+	})
+	return n
+}
+
+// outside calls fn with each byte of v that stands outside a string, and
+// its index, until fn returns false.
+func outside(v string, fn func(i int, c byte) bool) {
 	var quote byte
 	for i := 0; i < len(v); i++ {
 		c := v[i]
@@ -382,11 +383,10 @@ func brackets(v string) int {
 			i++
 		case quote != 0 && c == quote:
 			quote = 0
-		case quote == 0 && (c == '[' || c == '{'):
-			n++
-		case quote == 0 && (c == ']' || c == '}'):
-			n--
+		case quote == 0:
+			if !fn(i, c) {
+				return
+			}
 		}
 	}
-	return n
 }

@@ -11,7 +11,6 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -145,17 +144,10 @@ func (h *Handler) indexArtifact(lower string, ttl time.Duration) *pull.Artifact 
 			h.cache.Prefetch(ctx, h.configArtifact())
 			return h.fetchStored(ctx, h.cfg.Index+IndexPath(lower), "the index file of "+lower, prev)
 		},
-		Check: func(ctx context.Context, f *os.File) error {
-			data, err := io.ReadAll(f)
-			if err != nil {
-				return fmt.Errorf("%w: reading the download: %w", pull.ErrUpstream, err)
-			}
-			_, body, err := pull.SplitStored(data)
-			if err == nil {
-				_, err = parseIndex(lower, body)
-			}
+		Check: pull.CheckStored(func(_ context.Context, body []byte) error {
+			_, err := parseIndex(lower, body)
 			return err
-		},
+		}),
 	}
 }
 
@@ -171,21 +163,13 @@ func (h *Handler) configArtifact() *pull.Artifact {
 		Fetch: func(ctx context.Context, prev io.Reader) (io.ReadCloser, error) {
 			return h.fetchStored(ctx, h.cfg.Index+"config.json", "the upstream's config.json", prev)
 		},
-		Check: func(ctx context.Context, f *os.File) error {
-			data, err := io.ReadAll(f)
-			if err != nil {
-				return fmt.Errorf("%w: reading the download: %w", pull.ErrUpstream, err)
-			}
-			_, body, err := pull.SplitStored(data)
-			if err != nil {
-				return err
-			}
+		Check: pull.CheckStored(func(_ context.Context, body []byte) error {
 			var c config
 			if err := json.Unmarshal(body, &c); err != nil {
 				return fmt.Errorf("the upstream's config.json: %w", err)
 			}
 			return nil
-		},
+		}),
 	}
 }
 

@@ -150,15 +150,10 @@ func (h *Handler) packumentArtifact(name string, ttl time.Duration) *pull.Artifa
 				return err
 			}
 			defer release()
-			data, err := io.ReadAll(f)
-			if err != nil {
-				return fmt.Errorf("%w: reading the download: %w", pull.ErrUpstream, err)
-			}
-			_, b, err := pull.SplitStored(data)
-			if err == nil {
-				_, err = parsePackument(name, b)
-			}
-			return err
+			return pull.CheckStored(func(_ context.Context, b []byte) error {
+				_, err := parsePackument(name, b)
+				return err
+			})(ctx, f)
 		},
 	}
 }

@@ -3,11 +3,13 @@ package pull
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 )
 
 // Validators are what the mirror keeps of an upstream's answer to
@@ -83,3 +85,20 @@ func (b *storedBody) Close() error { return b.closer.Close() }
 
 // Size returns the length of the stored form, or -1 when unknown.
 func (b *storedBody) Size() int64 { return b.size }
+
+// CheckStored returns an [Artifact]'s Check for a document fetched in the
+// stored form ([StoredBody]): it reads the downloaded file and calls check
+// with the upstream's body.
+func CheckStored(check func(ctx context.Context, body []byte) error) func(context.Context, *os.File) error {
+	return func(ctx context.Context, f *os.File) error {
+		data, err := io.ReadAll(f)
+		if err != nil {
+			return fmt.Errorf("%w: reading the download: %w", ErrUpstream, err)
+		}
+		_, body, err := SplitStored(data)
+		if err != nil {
+			return err
+		}
+		return check(ctx, body)
+	}
+}

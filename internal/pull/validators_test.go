@@ -1,8 +1,11 @@
 package pull
 
 import (
+	"context"
+	"errors"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 )
@@ -28,7 +31,7 @@ func TestStoredForm(t *testing.T) {
 
 	tests := []struct {
 		name, stored, url string
-		want             http.Header
+		want              http.Header
 	}{
 		{"etag", `{"etag":"\"v1\"","last_modified":"x","url":"` + u + `"}` + "\n{}", u, http.Header{"If-None-Match": {`"v1"`}}},
 		{"last modified", `{"last_modified":"Mon, 02 Jan 2006 15:04:05 GMT","url":"` + u + `"}` + "\n{}", u, http.Header{"If-Modified-Since": {"Mon, 02 Jan 2006 15:04:05 GMT"}}},
@@ -54,5 +57,40 @@ func TestStoredForm(t *testing.T) {
 		if _, _, err := SplitStored([]byte(bad)); err == nil {
 			t.Errorf("SplitStored(%.20q): got no error, want one", bad)
 		}
+	}
+}
+
+func TestCheckStored(t *testing.T) {
+	var got string
+	check := CheckStored(func(_ context.Context, body []byte) error {
+		got = string(body)
+		if got == "bad" {
+			return errors.New("bad body")
+		}
+		return nil
+	})
+	tests := []struct{ name, file, wantBody, wantErr string }{
+		{"stored form", `{"url":"u"}` + "\n" + "body", "body", ""},
+		{"check fails", `{"url":"u"}` + "\n" + "bad", "bad", "bad body"},
+		{"no header line", "body", "", "no header line"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got = ""
+			f, err := os.CreateTemp(t.TempDir(), "stored")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			f.WriteString(tt.file)
+			f.Seek(0, io.SeekStart)
+			err = check(t.Context(), f)
+			if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
+				t.Errorf("got error %v, want %q", err, tt.wantErr)
+			}
+			if got != tt.wantBody {
+				t.Errorf("check saw %q, want %q", got, tt.wantBody)
+			}
+		})
 	}
 }

@@ -11,7 +11,6 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -97,21 +96,7 @@ func (h *Handler) write(w http.ResponseWriter, r *http.Request, api bool, code i
 		return
 	}
 	data, _ := json.Marshal(map[string]any{"errors": []map[string]string{{"detail": reason}}}) // Strings only: cannot fail.
-	hdr := w.Header()
-	for _, k := range []string{"Etag", "Last-Modified", pull.StaleHeader, "Warning"} {
-		hdr.Del(k)
-	}
-	hdr.Set("Content-Type", jsonType)
-	hdr.Set("Cache-Control", "no-store")
-	hdr.Set("X-Content-Type-Options", "nosniff")
-	hdr.Set("Content-Length", strconv.Itoa(len(data)+1))
-	if code == http.StatusServiceUnavailable || code == http.StatusInsufficientStorage {
-		hdr.Set("Retry-After", "60")
-	}
-	w.WriteHeader(code)
-	if r.Method != http.MethodHead {
-		w.Write(append(data, '\n'))
-	}
+	pull.WriteError(w, r, code, jsonType, append(data, '\n'))
 }
 
 // serveConfig answers index/config.json with the mirror's own: downloads

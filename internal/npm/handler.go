@@ -115,17 +115,8 @@ func WriteError(w http.ResponseWriter, r *http.Request, code int, reason string)
 // writeError writes the registry's error format.
 func writeError(w http.ResponseWriter, r *http.Request, code int, reason string) {
 	data, _ := json.Marshal(map[string]string{"error": reason}) // Strings only: cannot fail.
-	hdr := w.Header()
-	hdr.Del("ETag")
-	hdr.Del("Vary")
-	hdr.Set("Content-Type", jsonType)
-	hdr.Set("Cache-Control", "no-store")
-	hdr.Set("X-Content-Type-Options", "nosniff")
-	hdr.Set("Content-Length", strconv.Itoa(len(data)+1))
-	w.WriteHeader(code)
-	if r.Method != http.MethodHead {
-		w.Write(append(data, '\n'))
-	}
+	w.Header().Del("Vary")
+	pull.WriteError(w, r, code, jsonType, append(data, '\n'))
 }
 
 // packumentArtifact describes name's stored packument, fresh for ttl.

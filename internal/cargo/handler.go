@@ -46,6 +46,7 @@ func New(cfg Config) (*Handler, error) {
 	// The core's host guard keeps every request and redirect on the
 	// index's and the download host.
 	up := c.Upstream.For([]string{c.Index, c.Download}, nil)
+	up.UserAgent = userAgent
 	return &Handler{cfg: c, cache: c.Cache, up: up, hosts: hosts, log: c.Logger}, nil
 }
 

@@ -16,27 +16,13 @@ import (
 // userAgent identifies the mirror to upstream registries.
 const userAgent = "gomirror (cargo mirror)"
 
-// get sends a GET for rawURL through the upstream, which refuses
-// redirects to other hosts.
-func (h *Handler) get(ctx context.Context, rawURL string, hdr http.Header) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", pull.ErrUpstream, err)
-	}
-	for k, v := range hdr {
-		req.Header[k] = v
-	}
-	req.Header.Set("User-Agent", userAgent)
-	return h.up.Do(ctx, req)
-}
-
 // fetchStored fetches rawURL in its stored form (see pull.StoredBody).
 // prev, the stored copy (nil when there is none), gives the validators to
 // revalidate it with: an upstream 304 returns pull.ErrNotModified.
 func (h *Handler) fetchStored(ctx context.Context, rawURL, what string, prev io.Reader) (io.ReadCloser, error) {
 	hdr := http.Header{}
 	pull.Revalidate(hdr, prev, rawURL)
-	resp, err := h.get(ctx, rawURL, hdr)
+	resp, err := h.up.GetResponse(ctx, rawURL, hdr)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("%s: %w", what, err)
@@ -88,7 +74,7 @@ func (h *Handler) fetchCrate(ctx context.Context, rel release) (io.ReadCloser, e
 	if err != nil || !allowed(h.hosts, u) {
 		return nil, fmt.Errorf("%w: %s: the upstream's download URL %q is not on the index's or the download host", pull.ErrRefused, what, trunc(raw))
 	}
-	resp, err := h.get(ctx, raw, nil)
+	resp, err := h.up.GetResponse(ctx, raw, nil)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}

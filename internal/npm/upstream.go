@@ -13,7 +13,6 @@ import (
 	"strings"
 
 	"github.com/gomirror/gomirror/internal/pull"
-	"github.com/gomirror/gomirror/internal/redact"
 )
 
 // userAgent identifies the mirror to upstream registries.
@@ -44,7 +43,9 @@ func (h *Handler) clientFor(up Upstream) *pull.HTTPUpstream {
 			if u.Token != "" {
 				auth = pull.StaticAuth(pull.Bearer(origin(u.URL), u.Token))
 			}
-			h.clients[u.URL+"\x00"+u.Token] = h.cfg.HTTPUpstream.For([]string{u.URL}, auth)
+			c := h.cfg.HTTPUpstream.For([]string{u.URL}, auth)
+			c.UserAgent = userAgent
+			h.clients[u.URL+"\x00"+u.Token] = c
 		}
 	})
 	return h.clients[up.URL+"\x00"+up.Token]
@@ -58,19 +59,6 @@ func origin(raw string) string {
 		return raw
 	}
 	return u.Scheme + "://" + u.Host + "/"
-}
-
-// get sends a GET to rawURL through up's client.
-func (h *Handler) get(ctx context.Context, rawURL string, up Upstream, hdr http.Header) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
-	if err != nil {
-		return nil, fmt.Errorf("%w: bad URL %s", pull.ErrUpstream, redact.BareString(rawURL))
-	}
-	for k, v := range hdr {
-		req.Header[k] = v
-	}
-	req.Header.Set("User-Agent", userAgent)
-	return h.clientFor(up).Do(ctx, req)
 }
 
 // statusErr names what a failed request was for; "not found" keeps the
@@ -90,7 +78,7 @@ func (h *Handler) fetchPackument(ctx context.Context, name string, prev io.Reade
 	u := up.URL + escapeName(name)
 	hdr := http.Header{"Accept": {"application/json"}}
 	pull.Revalidate(hdr, prev, u)
-	resp, err := h.get(ctx, u, up, hdr)
+	resp, err := h.clientFor(up).GetResponse(ctx, u, hdr)
 	switch {
 	case errors.Is(err, pull.ErrNotModified) && prev != nil:
 		return nil, pull.ErrNotModified
@@ -112,7 +100,7 @@ func (h *Handler) fetchTarball(ctx context.Context, name string, d *dist) (io.Re
 			return nil, fmt.Errorf("%w: %s: its URL is not on the registry of %s", pull.ErrRefused, what, scopeOf(name))
 		}
 	}
-	resp, err := h.get(ctx, d.tarball, up, nil)
+	resp, err := h.clientFor(up).GetResponse(ctx, d.tarball, nil)
 	if err != nil {
 		return nil, statusErr(err, what)
 	}
@@ -122,7 +110,7 @@ func (h *Handler) fetchTarball(ctx context.Context, name string, d *dist) (io.Re
 // fetchKeys fetches the default upstream's signing keys.
 func (h *Handler) fetchKeys(ctx context.Context) (io.ReadCloser, error) {
 	up := h.cfg.Upstream
-	resp, err := h.get(ctx, up.URL+"-/npm/v1/keys", up, http.Header{"Accept": {"application/json"}})
+	resp, err := h.clientFor(up).GetResponse(ctx, up.URL+"-/npm/v1/keys", http.Header{"Accept": {"application/json"}})
 	if err != nil {
 		return nil, statusErr(err, "signing keys")
 	}

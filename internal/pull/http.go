@@ -258,6 +258,18 @@ func (u *HTTPUpstream) send(ctx context.Context, req *http.Request, where string
 
 // Get fetches url with Do and returns its body.
 func (u *HTTPUpstream) Get(ctx context.Context, url string, header http.Header) (io.ReadCloser, error) {
+	resp, err := u.GetResponse(ctx, url, header)
+	if err != nil {
+		return nil, err
+	}
+	return resp.Body, nil
+}
+
+// GetResponse sends a GET for url with header through Do and returns the
+// response, for a caller that reads its headers too (an ETag, a
+// Content-Type). A url that does not parse is an error matching
+// ErrUpstream.
+func (u *HTTPUpstream) GetResponse(ctx context.Context, url string, header http.Header) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return nil, fmt.Errorf("%w: GET %s: bad URL", ErrUpstream, redact.BareString(url))
@@ -265,11 +277,7 @@ func (u *HTTPUpstream) Get(ctx context.Context, url string, header http.Header) 
 	for k, v := range header {
 		req.Header[k] = v
 	}
-	resp, err := u.Do(ctx, req)
-	if err != nil {
-		return nil, err
-	}
-	return resp.Body, nil
+	return u.Do(ctx, req)
 }
 
 // StatusError is an upstream's answer that is not a success. It matches

@@ -137,13 +137,20 @@ func (c *Config) withDefaults() Config {
 
 // upstreamOf returns up for the repositories: the core's host guard keeps
 // every request and redirect on their hosts, so that a repository's
-// answers are not followed elsewhere and its credentials never leave it.
+// answers are not followed elsewhere, and a private repository's
+// credentials go with Basic authentication to the URLs under it only.
 func upstreamOf(up *pull.HTTPUpstream, repos []Repository) *pull.HTTPUpstream {
 	hosts := make([]string, len(repos))
+	var creds []pull.Credential
 	for i, r := range repos {
 		hosts[i] = r.URL
+		if r.Private() {
+			creds = append(creds, pull.Basic(r.URL, r.Username, r.Password))
+		}
 	}
-	return up.For(hosts, nil)
+	u := up.For(hosts, pull.StaticAuth(creds...))
+	u.UserAgent = userAgent
+	return u
 }
 
 // ParseRepositories parses a comma-separated list of repository URLs, in

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"net/http"
 	"sync"
 
 	"github.com/gomirror/gomirror/internal/pull"
@@ -130,19 +129,7 @@ func (h *Handler) upstreamDigest(ctx context.Context, repo Repository, p string)
 	return nil, nil
 }
 
-// get fetches p from repo, with repo's credentials.
+// get fetches p from repo; the upstream client sends repo's credentials.
 func (h *Handler) get(ctx context.Context, repo Repository, p string) (io.ReadCloser, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, repo.URL+p, nil)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", pull.ErrUpstream, err)
-	}
-	req.Header.Set("User-Agent", userAgent)
-	if repo.Private() {
-		req.SetBasicAuth(repo.Username, repo.Password)
-	}
-	resp, err := h.up.Do(ctx, req)
-	if err != nil {
-		return nil, err
-	}
-	return resp.Body, nil
+	return h.up.Get(ctx, repo.URL+p, nil)
 }

@@ -63,7 +63,7 @@ func (c *Config) Validate() error {
 		if f.v == "" {
 			continue
 		}
-		if err := checkURL(f.v); err != nil {
+		if err := pull.CheckRootURL(f.v); err != nil {
 			errs = append(errs, fmt.Errorf("cargo: %s: %w", f.name, err))
 		}
 	}
@@ -79,21 +79,6 @@ func (c *Config) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// checkURL checks an http(s) root URL without credentials.
-func checkURL(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return fmt.Errorf("invalid URL %q: %w", raw, err)
-	}
-	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
-		return fmt.Errorf("invalid URL %q: want http(s)://host/...", raw)
-	}
-	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return fmt.Errorf("invalid URL %q: no query, fragment or user info allowed", raw)
-	}
-	return nil
 }
 
 func (c *Config) withDefaults() Config {

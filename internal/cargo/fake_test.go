@@ -1,15 +1,11 @@
 package cargo
 
 import (
-	"bytes"
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"path"
@@ -20,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gomirror/gomirror/internal/pull"
+	"github.com/gomirror/gomirror/internal/pull/pulltest"
 	"github.com/gomirror/gomirror/internal/store/disk"
 )
 
@@ -166,48 +163,12 @@ func (f *fakeRegistry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// loopbackClient dials loopback addresses only: a test that reaches for
-// anything else fails.
-func loopbackClient(t testing.TB) *http.Client {
-	d := &net.Dialer{Timeout: 5 * time.Second}
-	return &http.Client{Transport: &http.Transport{
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			host, _, err := net.SplitHostPort(addr)
-			if err != nil {
-				return nil, err
-			}
-			if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
-				t.Errorf("hermetic test dialed %s", addr)
-				return nil, fmt.Errorf("hermetic test: dialing %s refused", addr)
-			}
-			return d.DialContext(ctx, network, addr)
-		},
-	}}
-}
-
 // mirror is a Handler on a disk store, served by an httptest server.
 type mirror struct {
 	h     *Handler
 	srv   *httptest.Server
 	store *disk.Store
-	log   *syncBuffer
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+	log   *pulltest.Buffer
 }
 
 // newMirror serves a Handler for cfg under /cargo/ on a fresh disk store.
@@ -220,7 +181,7 @@ func newMirror(t testing.TB, cfg Config) *mirror {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	logs := &syncBuffer{}
+	logs := &pulltest.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
 	// A long stale grace: a slow refresh on a busy machine must not turn
 	// into a stale answer that a test does not expect.
@@ -231,7 +192,7 @@ func newMirror(t testing.TB, cfg Config) *mirror {
 	cfg.Cache = cache
 	cfg.Logger = log
 	if cfg.Upstream == nil {
-		cfg.Upstream = &pull.HTTPUpstream{Client: loopbackClient(t)}
+		cfg.Upstream = &pull.HTTPUpstream{Client: pulltest.LoopbackClient(t)}
 	}
 	h, err := New(cfg)
 	if err != nil {

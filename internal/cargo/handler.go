@@ -11,8 +11,6 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
-	"os"
-	"strconv"
 	"strings"
 	"time"
 
@@ -48,6 +46,7 @@ func New(cfg Config) (*Handler, error) {
 	// The core's host guard keeps every request and redirect on the
 	// index's and the download host.
 	up := c.Upstream.For([]string{c.Index, c.Download}, nil)
+	up.UserAgent = userAgent
 	return &Handler{cfg: c, cache: c.Cache, up: up, hosts: hosts, log: c.Logger}, nil
 }
 
@@ -98,21 +97,7 @@ func (h *Handler) write(w http.ResponseWriter, r *http.Request, api bool, code i
 		return
 	}
 	data, _ := json.Marshal(map[string]any{"errors": []map[string]string{{"detail": reason}}}) // Strings only: cannot fail.
-	hdr := w.Header()
-	for _, k := range []string{"Etag", "Last-Modified", pull.StaleHeader, "Warning"} {
-		hdr.Del(k)
-	}
-	hdr.Set("Content-Type", jsonType)
-	hdr.Set("Cache-Control", "no-store")
-	hdr.Set("X-Content-Type-Options", "nosniff")
-	hdr.Set("Content-Length", strconv.Itoa(len(data)+1))
-	if code == http.StatusServiceUnavailable || code == http.StatusInsufficientStorage {
-		hdr.Set("Retry-After", "60")
-	}
-	w.WriteHeader(code)
-	if r.Method != http.MethodHead {
-		w.Write(append(data, '\n'))
-	}
+	pull.WriteError(w, r, code, jsonType, append(data, '\n'))
 }
 
 // serveConfig answers index/config.json with the mirror's own: downloads
@@ -145,17 +130,10 @@ func (h *Handler) indexArtifact(lower string, ttl time.Duration) *pull.Artifact 
 			h.cache.Prefetch(ctx, h.configArtifact())
 			return h.fetchStored(ctx, h.cfg.Index+IndexPath(lower), "the index file of "+lower, prev)
 		},
-		Check: func(ctx context.Context, f *os.File) error {
-			data, err := io.ReadAll(f)
-			if err != nil {
-				return fmt.Errorf("%w: reading the download: %w", pull.ErrUpstream, err)
-			}
-			_, body, err := splitStored(data)
-			if err == nil {
-				_, err = parseIndex(lower, body)
-			}
+		Check: pull.CheckStored(func(_ context.Context, body []byte) error {
+			_, err := parseIndex(lower, body)
 			return err
-		},
+		}),
 	}
 }
 
@@ -171,21 +149,13 @@ func (h *Handler) configArtifact() *pull.Artifact {
 		Fetch: func(ctx context.Context, prev io.Reader) (io.ReadCloser, error) {
 			return h.fetchStored(ctx, h.cfg.Index+"config.json", "the upstream's config.json", prev)
 		},
-		Check: func(ctx context.Context, f *os.File) error {
-			data, err := io.ReadAll(f)
-			if err != nil {
-				return fmt.Errorf("%w: reading the download: %w", pull.ErrUpstream, err)
-			}
-			_, body, err := splitStored(data)
-			if err != nil {
-				return err
-			}
+		Check: pull.CheckStored(func(_ context.Context, body []byte) error {
 			var c config
 			if err := json.Unmarshal(body, &c); err != nil {
 				return fmt.Errorf("the upstream's config.json: %w", err)
 			}
 			return nil
-		},
+		}),
 	}
 }
 
@@ -207,11 +177,11 @@ func (h *Handler) openIndex(ctx context.Context, lower string, ttl time.Duration
 // readIndex returns the upstream's body of e, the stored index file of
 // lower.
 func (h *Handler) readIndex(lower string, e *pull.Entry) ([]byte, error) {
-	data, err := io.ReadAll(io.LimitReader(e.Body, h.cfg.MaxIndexSize+maxHeaderLine+1))
+	data, err := io.ReadAll(io.LimitReader(e.Body, h.cfg.MaxIndexSize+pull.MaxValidatorsLine+1))
 	if err != nil {
 		return nil, fmt.Errorf("reading the stored index file of %s: %w", lower, err)
 	}
-	_, body, err := splitStored(data)
+	_, body, err := pull.SplitStored(data)
 	if err != nil {
 		return nil, fmt.Errorf("the stored index file of %s: %w", lower, err)
 	}

@@ -4,42 +4,9 @@ import (
 	"bytes"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 )
-
-// An index file, and the upstream's config.json, are stored as one line
-// of JSON, their storedHeader, followed by the upstream's body as it
-// came. The header carries the validators that revalidate it.
-type storedHeader struct {
-	ETag         string `json:"etag,omitempty"`
-	LastModified string `json:"last_modified,omitempty"`
-	// URL is where the body came from.
-	URL string `json:"url"`
-}
-
-// maxHeaderLine bounds the stored header line.
-const maxHeaderLine = 8 << 10
-
-// splitStored splits a stored file into its header and body.
-func splitStored(data []byte) (storedHeader, []byte, error) {
-	var h storedHeader
-	line, body, ok := bytes.Cut(data, []byte("\n"))
-	if !ok || len(line) > maxHeaderLine {
-		return h, nil, errors.New("stored index file has no header line")
-	}
-	if err := json.Unmarshal(line, &h); err != nil {
-		return h, nil, fmt.Errorf("stored index file header: %w", err)
-	}
-	return h, body, nil
-}
-
-// encodeHeader returns the header line of a stored file.
-func encodeHeader(h storedHeader) []byte {
-	data, _ := json.Marshal(h) // Strings only: cannot fail.
-	return append(data, '\n')
-}
 
 // release is what the mirror needs of one line of an index file.
 type release struct {

@@ -1,7 +1,6 @@
 package cargo
 
 import (
-	"strconv"
 	"sync"
 
 	"github.com/gomirror/gomirror/internal/pull"
@@ -20,13 +19,14 @@ type memo struct {
 	releases int
 }
 
-// key names the stored copy e of lower's index file, or is "" when the
-// store cannot tell its size and time.
+// memoKey names the stored copy e of lower's index file, or is "" when
+// the store cannot tell its size and time.
 func memoKey(lower string, e *pull.Entry) string {
-	if e.ModTime.IsZero() || e.Size < 0 {
+	st := pull.Stamp(e)
+	if st == "" {
 		return ""
 	}
-	return lower + "\x00" + strconv.FormatInt(e.Size, 36) + "-" + strconv.FormatInt(e.ModTime.UnixNano(), 36)
+	return lower + "\x00" + st
 }
 
 func (c *memo) get(key string) (map[string]release, bool) {

@@ -1,8 +1,6 @@
 package cargo
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -18,61 +16,20 @@ import (
 // userAgent identifies the mirror to upstream registries.
 const userAgent = "gomirror (cargo mirror)"
 
-// sizedBody is an upstream body after a stored header, whose length is
-// announced when the upstream announced its own.
-type sizedBody struct {
-	io.Reader
-	closer io.Closer
-	size   int64
-}
-
-func (b *sizedBody) Close() error { return b.closer.Close() }
-func (b *sizedBody) Size() int64  { return b.size }
-
-// get sends a GET for rawURL through the upstream, which refuses
-// redirects to other hosts.
-func (h *Handler) get(ctx context.Context, rawURL string, hdr http.Header) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", pull.ErrUpstream, err)
-	}
-	for k, v := range hdr {
-		req.Header[k] = v
-	}
-	req.Header.Set("User-Agent", userAgent)
-	return h.up.Do(ctx, req)
-}
-
-// fetchStored fetches rawURL in its stored form: a header line with its
-// validators, then the body. prev, the stored copy (nil when there is
-// none), gives the validators to revalidate it with: an upstream 304
-// returns pull.ErrNotModified.
+// fetchStored fetches rawURL in its stored form (see pull.StoredBody).
+// prev, the stored copy (nil when there is none), gives the validators to
+// revalidate it with: an upstream 304 returns pull.ErrNotModified.
 func (h *Handler) fetchStored(ctx context.Context, rawURL, what string, prev io.Reader) (io.ReadCloser, error) {
 	hdr := http.Header{}
-	if prev != nil {
-		line, err := bufio.NewReaderSize(prev, maxHeaderLine+1).ReadSlice('\n')
-		var old storedHeader
-		if err == nil && json.Unmarshal(line, &old) == nil && old.URL == rawURL {
-			if old.ETag != "" {
-				hdr.Set("If-None-Match", old.ETag)
-			} else if old.LastModified != "" {
-				hdr.Set("If-Modified-Since", old.LastModified)
-			}
-		}
-	}
-	resp, err := h.get(ctx, rawURL, hdr)
+	pull.Revalidate(hdr, prev, rawURL)
+	resp, err := h.up.GetResponse(ctx, rawURL, hdr)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("%s: %w", what, err)
 		}
 		return nil, err
 	}
-	head := encodeHeader(storedHeader{ETag: resp.Header.Get("ETag"), LastModified: resp.Header.Get("Last-Modified"), URL: rawURL})
-	b := &sizedBody{Reader: io.MultiReader(bytes.NewReader(head), resp.Body), closer: resp.Body, size: -1}
-	if s, ok := resp.Body.(interface{ Size() int64 }); ok && s.Size() >= 0 {
-		b.size = int64(len(head)) + s.Size()
-	}
-	return b, nil
+	return pull.StoredBody(resp, rawURL), nil
 }
 
 // dlTemplate returns the upstream's dl template: from its config.json,
@@ -90,7 +47,7 @@ func (h *Handler) dlTemplate(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("reading the stored config.json: %w", err)
 	}
-	_, body, err := splitStored(data)
+	_, body, err := pull.SplitStored(data)
 	if err != nil {
 		return "", err
 	}
@@ -117,7 +74,7 @@ func (h *Handler) fetchCrate(ctx context.Context, rel release) (io.ReadCloser, e
 	if err != nil || !allowed(h.hosts, u) {
 		return nil, fmt.Errorf("%w: %s: the upstream's download URL %q is not on the index's or the download host", pull.ErrRefused, what, trunc(raw))
 	}
-	resp, err := h.get(ctx, raw, nil)
+	resp, err := h.up.GetResponse(ctx, raw, nil)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"slices"
 
 	"golang.org/x/mod/semver"
 
@@ -31,14 +30,13 @@ func (c cargoCrates) check() error {
 // Sync reads each crate's index file and fetches the .crate files of its
 // newest releases: yanked releases and pre-releases left out.
 func (c cargoCrates) Sync(ctx context.Context, s *Session) error {
-	newest := max(c.Newest, 1)
 	return c.eachPackage(ctx, s, func(ctx context.Context, name string) error {
 		page := cargo.Prefix + "index/" + cargo.IndexPath(name)
 		resp, err := s.Get(ctx, page, "")
 		if err != nil {
 			return err
 		}
-		names := map[string]string{} // version → the crate's name as published
+		files := map[string][]string{} // version → its download, named as published
 		for line := range bytes.SplitSeq(resp.Body, []byte("\n")) {
 			if len(bytes.TrimSpace(line)) == 0 {
 				continue
@@ -54,29 +52,9 @@ func (c cargoCrates) Sync(ctx context.Context, s *Session) error {
 				return err
 			}
 			if !rel.Yanked && semver.IsValid("v"+rel.Vers) && semver.Prerelease("v"+rel.Vers) == "" && cargo.CheckName(rel.Name) == nil {
-				names[rel.Vers] = rel.Name
+				files[rel.Vers] = []string{cargo.Prefix + "api/v1/crates/" + rel.Name + "/" + rel.Vers + "/download"}
 			}
 		}
-		versions := make([]string, 0, len(names))
-		for v := range names {
-			versions = append(versions, v)
-		}
-		if len(versions) == 0 {
-			err := fmt.Errorf("%s: no release", name)
-			s.fail(err)
-			return err
-		}
-		slices.SortFunc(versions, func(a, b string) int { return semver.Compare("v"+b, "v"+a) })
-		for _, v := range versions[:min(newest, len(versions))] {
-			path := cargo.Prefix + "api/v1/crates/" + names[v] + "/" + v + "/download"
-			key := "cargo:" + path
-			if s.Seen(key) {
-				continue
-			}
-			if s.Fetch(ctx, path, "") == nil {
-				s.MarkSeen(key)
-			}
-		}
-		return nil
+		return c.fetchNewest(ctx, s, "cargo", name, " ", "no release", resp.URL, files, compareSemver)
 	})
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"regexp"
 	"slices"
@@ -50,6 +51,43 @@ func (p *Packages) eachPackage(ctx context.Context, s *Session, fn func(ctx cont
 	}
 	return fmt.Errorf("no package synced: %w", errors.Join(errs...))
 }
+
+// fetchNewest fetches, once per run, the files of the newest releases
+// of the package name. files maps each usable version to the links of
+// its files, which are resolved against page, the URL of the document
+// they were read from; compare orders two versions; kind prefixes what
+// the session remembers as fetched ("npm:/npm/..."), and at joins name
+// and a version in an error ("@" for left-pad@1.3.0). A package without
+// a version fails the run with "name: none", none saying what is missing.
+func (p *Packages) fetchNewest(ctx context.Context, s *Session, kind, name, at, none string, page *url.URL, files map[string][]string, compare func(a, b string) int) error {
+	if len(files) == 0 {
+		err := fmt.Errorf("%s: %s", name, none)
+		s.fail(err)
+		return err
+	}
+	versions := slices.SortedFunc(maps.Keys(files), func(a, b string) int { return compare(b, a) })
+	for _, v := range versions[:min(max(p.Newest, 1), len(versions))] {
+		for _, link := range files[v] {
+			path, err := filePath(page, link)
+			if err != nil {
+				s.fail(fmt.Errorf("%s%s%s: %w", name, at, v, err))
+				continue
+			}
+			key := kind + ":" + path
+			if s.Seen(key) {
+				continue
+			}
+			if s.Fetch(ctx, path, "") == nil {
+				s.MarkSeen(key)
+			}
+		}
+	}
+	return nil
+}
+
+// compareSemver orders two versions without a "v" (npm's, cargo's) as
+// semantic versions.
+func compareSemver(a, b string) int { return semver.Compare("v"+a, "v"+b) }
 
 // filePath returns the path and query of link, resolved against base, for
 // a request to the mirror (whatever host the mirror wrote in it).
@@ -98,7 +136,6 @@ const simpleAccept = "application/vnd.pypi.simple.v1+json"
 // Sync reads each project's JSON page and fetches the files of its newest
 // releases.
 func (p pypi) Sync(ctx context.Context, s *Session) error {
-	newest := max(p.Newest, 1)
 	return p.eachPackage(ctx, s, func(ctx context.Context, name string) error {
 		page := "/pypi/simple/" + pep503(name) + "/"
 		resp, err := s.Get(ctx, page, simpleAccept)
@@ -128,35 +165,7 @@ func (p pypi) Sync(ctx context.Context, s *Session) error {
 			}
 			byVersion[v] = append(byVersion[v], f.URL)
 		}
-		versions := slices.SortedFunc(func(yield func(string) bool) {
-			for v := range byVersion {
-				if !yield(v) {
-					return
-				}
-			}
-		}, func(a, b string) int { return comparePEP440(b, a) })
-		if len(versions) == 0 {
-			err := fmt.Errorf("%s: no release file", name)
-			s.fail(err)
-			return err
-		}
-		for _, v := range versions[:min(newest, len(versions))] {
-			for _, link := range byVersion[v] {
-				path, err := filePath(resp.URL, link)
-				if err != nil {
-					s.fail(fmt.Errorf("%s %s: %w", name, v, err))
-					continue
-				}
-				key := "pypi:" + path
-				if s.Seen(key) {
-					continue
-				}
-				if s.Fetch(ctx, path, "") == nil {
-					s.MarkSeen(key)
-				}
-			}
-		}
-		return nil
+		return p.fetchNewest(ctx, s, "pypi", name, " ", "no release file", resp.URL, byVersion, comparePEP440)
 	})
 }
 
@@ -251,7 +260,6 @@ func (p npm) check() error {
 // Sync reads each package's packument and fetches the tarballs of its
 // newest releases.
 func (p npm) Sync(ctx context.Context, s *Session) error {
-	newest := max(p.Newest, 1)
 	return p.eachPackage(ctx, s, func(ctx context.Context, name string) error {
 		page := "/npm/" + strings.Replace(name, "/", "%2f", 1)
 		resp, err := s.Get(ctx, page, "application/json")
@@ -270,32 +278,12 @@ func (p npm) Sync(ctx context.Context, s *Session) error {
 			s.fail(err)
 			return err
 		}
-		var versions []string
+		files := map[string][]string{}
 		for v, meta := range doc.Versions {
 			if semver.IsValid("v"+v) && semver.Prerelease("v"+v) == "" && meta.Dist.Tarball != "" {
-				versions = append(versions, v)
+				files[v] = []string{meta.Dist.Tarball}
 			}
 		}
-		if len(versions) == 0 {
-			err := fmt.Errorf("%s: no release", name)
-			s.fail(err)
-			return err
-		}
-		slices.SortFunc(versions, func(a, b string) int { return semver.Compare("v"+b, "v"+a) })
-		for _, v := range versions[:min(newest, len(versions))] {
-			path, err := filePath(resp.URL, doc.Versions[v].Dist.Tarball)
-			if err != nil {
-				s.fail(fmt.Errorf("%s@%s: %w", name, v, err))
-				continue
-			}
-			key := "npm:" + path
-			if s.Seen(key) {
-				continue
-			}
-			if s.Fetch(ctx, path, "") == nil {
-				s.MarkSeen(key)
-			}
-		}
-		return nil
+		return p.fetchNewest(ctx, s, "npm", name, "@", "no release", resp.URL, files, compareSemver)
 	})
 }

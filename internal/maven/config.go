@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -73,7 +72,7 @@ func (c *Config) Validate() error {
 	}
 	private := false
 	for i, r := range c.Repositories {
-		if err := checkRepoURL(r.URL); err != nil {
+		if err := pull.CheckRootURL(r.URL); err != nil {
 			errs = append(errs, fmt.Errorf("maven: repository %d: %w", i+1, err))
 		}
 		private = private || r.Private()
@@ -93,20 +92,6 @@ func (c *Config) Validate() error {
 		errs = append(errs, errors.New("maven: MetadataTTL and MaxFileSize must not be negative"))
 	}
 	return errors.Join(errs...)
-}
-
-func checkRepoURL(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return fmt.Errorf("invalid URL %q: %w", raw, err)
-	}
-	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
-		return fmt.Errorf("invalid URL %q: want http(s)://host/...", raw)
-	}
-	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return fmt.Errorf("invalid URL %q: no query, fragment or user info allowed (credentials come from the environment)", u.Redacted())
-	}
-	return nil
 }
 
 // checkGroup checks a groupId: dot-separated segments of the layout.
@@ -152,13 +137,20 @@ func (c *Config) withDefaults() Config {
 
 // upstreamOf returns up for the repositories: the core's host guard keeps
 // every request and redirect on their hosts, so that a repository's
-// answers are not followed elsewhere and its credentials never leave it.
+// answers are not followed elsewhere, and a private repository's
+// credentials go with Basic authentication to the URLs under it only.
 func upstreamOf(up *pull.HTTPUpstream, repos []Repository) *pull.HTTPUpstream {
 	hosts := make([]string, len(repos))
+	var creds []pull.Credential
 	for i, r := range repos {
 		hosts[i] = r.URL
+		if r.Private() {
+			creds = append(creds, pull.Basic(r.URL, r.Username, r.Password))
+		}
 	}
-	return up.For(hosts, nil)
+	u := up.For(hosts, pull.StaticAuth(creds...))
+	u.UserAgent = userAgent
+	return u
 }
 
 // ParseRepositories parses a comma-separated list of repository URLs, in
@@ -179,7 +171,7 @@ func ParseRepositories(spec string, getenv func(string) string) ([]Repository, e
 			continue
 		}
 		n := len(out) + 1
-		if err := checkRepoURL(raw); err != nil {
+		if err := pull.CheckRootURL(raw); err != nil {
 			return nil, fmt.Errorf("repository %d: %w", n, err)
 		}
 		env := "GOMIRROR_MAVEN_REPO_" + strconv.Itoa(n) + "_"

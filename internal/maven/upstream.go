@@ -6,12 +6,10 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"net/http"
-	"net/url"
-	"strings"
 	"sync"
 
 	"github.com/gomirror/gomirror/internal/pull"
+	"github.com/gomirror/gomirror/internal/redact"
 )
 
 // userAgent identifies the mirror to upstream repositories.
@@ -54,7 +52,7 @@ func (h *Handler) fetch(ctx context.Context, req *request, metadata bool) (io.Re
 	case len(repos) == 0:
 		return nil, pull.NotFound("not found: " + req.path + ": no repository serves its group")
 	case len(repos) == 1:
-		return nil, pull.NotFound("not found: " + req.path + ": not in " + redact(repos[0].URL))
+		return nil, pull.NotFound("not found: " + req.path + ": not in " + redact.String(repos[0].URL))
 	}
 	return nil, pull.NotFound(fmt.Sprintf("not found: %s: in none of the %d repositories", req.path, len(repos)))
 }
@@ -76,11 +74,11 @@ func (h *Handler) fetchFrom(ctx context.Context, repo Repository, req *request, 
 	case metadata:
 		return body, nil
 	case h.cfg.AllowUnchecked:
-		h.log.WarnContext(ctx, "storing a Maven file that its repository publishes no checksum for", "path", req.path, "repository", redact(repo.URL))
+		h.log.WarnContext(ctx, "storing a Maven file that its repository publishes no checksum for", "path", req.path, "repository", redact.String(repo.URL))
 		return body, nil
 	}
 	body.Close()
-	return nil, fmt.Errorf("%w: %s: %s publishes no sha512, sha256 or sha1 checksum for it, and the mirror stores no unchecked file", pull.ErrRefused, req.path, redact(repo.URL))
+	return nil, fmt.Errorf("%w: %s: %s publishes no sha512, sha256 or sha1 checksum for it, and the mirror stores no unchecked file", pull.ErrRefused, req.path, redact.String(repo.URL))
 }
 
 // upstreamDigest fetches the checksum files of p from repo, all at once,
@@ -110,7 +108,7 @@ func (h *Handler) upstreamDigest(ctx context.Context, repo Repository, p string)
 			}
 			sum, err := parseChecksum(alg, data)
 			if err != nil {
-				results[i].err = fmt.Errorf("%w: %s.%s from %s: %w", pull.ErrRefused, p, alg, redact(repo.URL), err)
+				results[i].err = fmt.Errorf("%w: %s.%s from %s: %w", pull.ErrRefused, p, alg, redact.String(repo.URL), err)
 				return
 			}
 			results[i].sum = sum
@@ -122,7 +120,7 @@ func (h *Handler) upstreamDigest(ctx context.Context, repo Repository, p string)
 		case r.err == nil:
 			return &pull.Digest{
 				Algorithm: trusted[i], Sum: r.sum, Size: -1,
-				Source: redact(repo.URL) + p + "." + trusted[i],
+				Source: redact.String(repo.URL) + p + "." + trusted[i],
 			}, nil
 		case !errors.Is(r.err, fs.ErrNotExist):
 			return nil, r.err
@@ -131,28 +129,7 @@ func (h *Handler) upstreamDigest(ctx context.Context, repo Repository, p string)
 	return nil, nil
 }
 
-// get fetches p from repo, with repo's credentials.
+// get fetches p from repo; the upstream client sends repo's credentials.
 func (h *Handler) get(ctx context.Context, repo Repository, p string) (io.ReadCloser, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, repo.URL+p, nil)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", pull.ErrUpstream, err)
-	}
-	req.Header.Set("User-Agent", userAgent)
-	if repo.Private() {
-		req.SetBasicAuth(repo.Username, repo.Password)
-	}
-	resp, err := h.up.Do(ctx, req)
-	if err != nil {
-		return nil, err
-	}
-	return resp.Body, nil
-}
-
-// redact returns a repository URL for messages, without credentials.
-func redact(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "the repository"
-	}
-	return strings.TrimSuffix(u.Redacted(), "/") + "/"
+	return h.up.Get(ctx, repo.URL+p, nil)
 }

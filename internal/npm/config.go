@@ -5,13 +5,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/gomirror/gomirror/internal/pull"
-	"github.com/gomirror/gomirror/internal/redact"
 )
 
 // DefaultUpstream is the public npm registry.
@@ -84,7 +82,7 @@ func (c *Config) Validate() error {
 		errs = append(errs, errors.New("npm: Cache is required"))
 	}
 	if c.Upstream.URL != "" {
-		if err := checkRegistryURL(c.Upstream.URL); err != nil {
+		if err := pull.CheckRootURL(c.Upstream.URL); err != nil {
 			errs = append(errs, fmt.Errorf("npm: upstream: %w", err))
 		}
 	}
@@ -98,12 +96,12 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("npm: scopes: %q is not a scope like @company", scope))
 			continue
 		}
-		if err := checkRegistryURL(up.URL); err != nil {
+		if err := pull.CheckRootURL(up.URL); err != nil {
 			errs = append(errs, fmt.Errorf("npm: scopes: %s: %w", scope, err))
 		}
 	}
 	if c.PublicURL != "" {
-		if err := checkRegistryURL(c.PublicURL); err != nil {
+		if err := pull.CheckRootURL(c.PublicURL); err != nil {
 			errs = append(errs, fmt.Errorf("npm: public URL: %w", err))
 		}
 	}
@@ -119,20 +117,6 @@ func (c *Config) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-func checkRegistryURL(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return fmt.Errorf("invalid URL %q: %w", raw, err)
-	}
-	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
-		return fmt.Errorf("invalid URL %q: want http(s)://host/...", raw)
-	}
-	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return fmt.Errorf("invalid URL %q: no query, fragment or user info allowed (tokens come from the environment)", redact.String(raw))
-	}
-	return nil
 }
 
 func (c *Config) withDefaults() Config {
@@ -207,7 +191,7 @@ func ParseScopes(spec string, getenv func(string) string) (map[string]Upstream, 
 		if !ok || !strings.HasPrefix(scope, "@") || strings.Contains(scope, "/") || checkPart(scope[1:]) != nil {
 			return nil, fmt.Errorf("npm scopes: %q is not @scope=URL", entry)
 		}
-		if err := checkRegistryURL(u); err != nil {
+		if err := pull.CheckRootURL(u); err != nil {
 			return nil, fmt.Errorf("npm scopes: %s: %w", scope, err)
 		}
 		scope = strings.ToLower(scope) // Routed ignoring case.

@@ -4,7 +4,6 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -18,7 +17,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -30,6 +28,7 @@ import (
 	"time"
 
 	"github.com/gomirror/gomirror/internal/pull"
+	"github.com/gomirror/gomirror/internal/pull/pulltest"
 	"github.com/gomirror/gomirror/internal/store/disk"
 )
 
@@ -260,48 +259,12 @@ func (f *fakeRegistry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// loopbackClient is an HTTP client that refuses to dial anything but the
-// loopback interface, so that a hermetic test cannot reach the network.
-func loopbackClient(t testing.TB) *http.Client {
-	d := &net.Dialer{Timeout: 5 * time.Second}
-	return &http.Client{Transport: &http.Transport{
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			host, _, err := net.SplitHostPort(addr)
-			if err != nil {
-				return nil, err
-			}
-			if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
-				t.Errorf("hermetic test dialed %s", addr)
-				return nil, fmt.Errorf("hermetic test: dialing %s refused", addr)
-			}
-			return d.DialContext(ctx, network, addr)
-		},
-	}}
-}
-
 // mirror is a Handler on a disk store, served by an httptest server.
 type mirror struct {
 	h     *Handler
 	srv   *httptest.Server
 	store *disk.Store
-	log   *syncBuffer
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+	log   *pulltest.Buffer
 }
 
 func newMirror(t testing.TB, cfg Config) *mirror {
@@ -312,7 +275,7 @@ func newMirror(t testing.TB, cfg Config) *mirror {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	logs := &syncBuffer{}
+	logs := &pulltest.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
 	// A long stale grace: a slow refresh on a busy machine must not turn
 	// into a stale answer that a test does not expect.
@@ -323,7 +286,7 @@ func newMirror(t testing.TB, cfg Config) *mirror {
 	cfg.Cache = cache
 	cfg.Logger = log
 	if cfg.Client == nil {
-		cfg.Client = loopbackClient(t)
+		cfg.Client = pulltest.LoopbackClient(t)
 	}
 	h, err := New(cfg)
 	if err != nil {

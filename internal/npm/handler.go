@@ -115,17 +115,8 @@ func WriteError(w http.ResponseWriter, r *http.Request, code int, reason string)
 // writeError writes the registry's error format.
 func writeError(w http.ResponseWriter, r *http.Request, code int, reason string) {
 	data, _ := json.Marshal(map[string]string{"error": reason}) // Strings only: cannot fail.
-	hdr := w.Header()
-	hdr.Del("ETag")
-	hdr.Del("Vary")
-	hdr.Set("Content-Type", jsonType)
-	hdr.Set("Cache-Control", "no-store")
-	hdr.Set("X-Content-Type-Options", "nosniff")
-	hdr.Set("Content-Length", strconv.Itoa(len(data)+1))
-	w.WriteHeader(code)
-	if r.Method != http.MethodHead {
-		w.Write(append(data, '\n'))
-	}
+	w.Header().Del("Vary")
+	pull.WriteError(w, r, code, jsonType, append(data, '\n'))
 }
 
 // packumentArtifact describes name's stored packument, fresh for ttl.
@@ -150,15 +141,10 @@ func (h *Handler) packumentArtifact(name string, ttl time.Duration) *pull.Artifa
 				return err
 			}
 			defer release()
-			data, err := io.ReadAll(f)
-			if err != nil {
-				return fmt.Errorf("%w: reading the download: %w", pull.ErrUpstream, err)
-			}
-			_, b, err := splitStored(data)
-			if err == nil {
-				_, err = parsePackument(name, b)
-			}
-			return err
+			return pull.CheckStored(func(_ context.Context, b []byte) error {
+				_, err := parsePackument(name, b)
+				return err
+			})(ctx, f)
 		},
 	}
 }
@@ -197,19 +183,10 @@ const tarballsDir = "npm/tarballs/"
 // never changes once published; packuments and keys do.
 func IsImmutable(name string) bool { return strings.HasPrefix(name, tarballsDir) }
 
-// stamp names a stored copy by its size and time, or is "" when the store
-// cannot tell them.
-func stamp(e *pull.Entry) string {
-	if e.ModTime.IsZero() || e.Size < 0 {
-		return ""
-	}
-	return strconv.FormatInt(e.Size, 36) + "-" + strconv.FormatInt(e.ModTime.UnixNano(), 36)
-}
-
 // parsed returns the parsed packument of e, name's stored copy, from the
 // memo when it holds it.
 func (h *Handler) parsed(ctx context.Context, name string, e *pull.Entry) (*packument, error) {
-	st := stamp(e)
+	st := pull.Stamp(e)
 	key := "parsed\x00" + name + "\x00" + st
 	if st != "" {
 		if v, ok := h.memo.get(key); ok {
@@ -225,7 +202,7 @@ func (h *Handler) parsed(ctx context.Context, name string, e *pull.Entry) (*pack
 	if err != nil {
 		return nil, fmt.Errorf("reading the stored packument of %s: %w", name, err)
 	}
-	_, b, err := splitStored(data)
+	_, b, err := pull.SplitStored(data)
 	if err != nil {
 		return nil, fmt.Errorf("the stored packument of %s: %w", name, err)
 	}
@@ -343,7 +320,7 @@ func gzipBytes(data []byte) []byte {
 // rendered returns what render makes of e, name's stored packument, for
 // the mirror at base, from the memo when it holds it.
 func (h *Handler) rendered(ctx context.Context, form, name, base string, e *pull.Entry, render func(*packument) ([]byte, error)) ([]byte, error) {
-	st := stamp(e)
+	st := pull.Stamp(e)
 	key := form + "\x00" + name + "\x00" + st + "\x00" + base
 	if st != "" {
 		if v, ok := h.memo.get(key); ok {
@@ -378,7 +355,7 @@ func (h *Handler) serveRendered(w http.ResponseWriter, r *http.Request, ctype st
 		pull.MarkStale(w)
 		cc = "no-cache"
 	}
-	if st := stamp(e); st != "" {
+	if st := pull.Stamp(e); st != "" {
 		f := fnv.New64a()
 		io.WriteString(f, base)
 		w.Header().Set("ETag", `"`+form+"-"+st+"-"+strconv.FormatUint(f.Sum64(), 36)+`"`)
@@ -480,26 +457,4 @@ func (h *Handler) serveTarball(w http.ResponseWriter, r *http.Request, name, fil
 
 // base returns the mirror's root URL for r: PublicURL, or the scheme and
 // host r came to.
-func (h *Handler) base(r *http.Request) (string, error) {
-	if h.cfg.PublicURL != "" {
-		return h.cfg.PublicURL, nil
-	}
-	host := r.Host
-	if host == "" || len(host) > 255 {
-		return "", fmt.Errorf("%w: no usable Host header", pull.ErrBadRequest)
-	}
-	for i := 0; i < len(host); i++ {
-		c := host[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte(".-_:[]", c) >= 0) {
-			return "", fmt.Errorf("%w: malformed Host header", pull.ErrBadRequest)
-		}
-	}
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	if p := r.Header.Get("X-Forwarded-Proto"); p == "http" || p == "https" {
-		scheme = p
-	}
-	return scheme + "://" + host, nil
-}
+func (h *Handler) base(r *http.Request) (string, error) { return pull.BaseURL(r, h.cfg.PublicURL) }

@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/url"
 	"path"
@@ -13,38 +12,6 @@ import (
 
 	"github.com/gomirror/gomirror/internal/pull"
 )
-
-// A packument is stored as one line of JSON, its storedHeader, followed by
-// the upstream's body as it came. The header carries the validators that
-// revalidate it.
-type storedHeader struct {
-	ETag         string `json:"etag,omitempty"`
-	LastModified string `json:"last_modified,omitempty"`
-	// URL is where the body came from.
-	URL string `json:"url"`
-}
-
-// maxHeaderLine bounds the stored header line.
-const maxHeaderLine = 8 << 10
-
-// splitStored splits a stored packument into its header and body.
-func splitStored(data []byte) (storedHeader, []byte, error) {
-	var h storedHeader
-	line, body, ok := bytes.Cut(data, []byte("\n"))
-	if !ok || len(line) > maxHeaderLine {
-		return h, nil, errors.New("stored packument has no header line")
-	}
-	if err := json.Unmarshal(line, &h); err != nil {
-		return h, nil, fmt.Errorf("stored packument header: %w", err)
-	}
-	return h, body, nil
-}
-
-// encodeHeader returns the header line of a stored packument.
-func encodeHeader(h storedHeader) []byte {
-	data, _ := json.Marshal(h) // Strings only: cannot fail.
-	return append(data, '\n')
-}
 
 // dist is what the mirror needs of a version's dist object.
 type dist struct {

@@ -1,9 +1,7 @@
 package npm
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -19,32 +17,6 @@ import (
 
 // userAgent identifies the mirror to upstream registries.
 const userAgent = "gomirror (npm mirror)"
-
-// sizedBody is an upstream body whose length is announced, for the core.
-type sizedBody struct {
-	io.Reader
-	closer io.Closer
-	size   int64
-}
-
-func (b *sizedBody) Close() error { return b.closer.Close() }
-func (b *sizedBody) Size() int64  { return b.size }
-
-// body returns resp's body, announcing its size when upstream did, after
-// prefix when it is not empty.
-func body(resp *http.Response, prefix []byte) io.ReadCloser {
-	if resp.ContentLength < 0 {
-		return struct {
-			io.Reader
-			io.Closer
-		}{io.MultiReader(strings.NewReader(string(prefix)), resp.Body), resp.Body}
-	}
-	return &sizedBody{
-		Reader: io.MultiReader(strings.NewReader(string(prefix)), resp.Body),
-		closer: resp.Body,
-		size:   int64(len(prefix)) + resp.ContentLength,
-	}
-}
 
 // upstreamFor returns the registry that serves name, and whether its
 // scope is routed to a registry of its own.
@@ -71,7 +43,9 @@ func (h *Handler) clientFor(up Upstream) *pull.HTTPUpstream {
 			if u.Token != "" {
 				auth = pull.StaticAuth(pull.Bearer(origin(u.URL), u.Token))
 			}
-			h.clients[u.URL+"\x00"+u.Token] = h.cfg.HTTPUpstream.For([]string{u.URL}, auth)
+			c := h.cfg.HTTPUpstream.For([]string{u.URL}, auth)
+			c.UserAgent = userAgent
+			h.clients[u.URL+"\x00"+u.Token] = c
 		}
 	})
 	return h.clients[up.URL+"\x00"+up.Token]
@@ -85,19 +59,6 @@ func origin(raw string) string {
 		return raw
 	}
 	return u.Scheme + "://" + u.Host + "/"
-}
-
-// get sends a GET to rawURL through up's client.
-func (h *Handler) get(ctx context.Context, rawURL string, up Upstream, hdr http.Header) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
-	if err != nil {
-		return nil, fmt.Errorf("%w: bad URL %s", pull.ErrUpstream, pull.RedactString(rawURL))
-	}
-	for k, v := range hdr {
-		req.Header[k] = v
-	}
-	req.Header.Set("User-Agent", userAgent)
-	return h.clientFor(up).Do(ctx, req)
 }
 
 // statusErr names what a failed request was for; "not found" keeps the
@@ -116,26 +77,15 @@ func (h *Handler) fetchPackument(ctx context.Context, name string, prev io.Reade
 	up, _ := h.upstreamFor(name)
 	u := up.URL + escapeName(name)
 	hdr := http.Header{"Accept": {"application/json"}}
-	if prev != nil {
-		line, err := bufio.NewReaderSize(prev, maxHeaderLine+1).ReadSlice('\n')
-		var old storedHeader
-		if err == nil && json.Unmarshal(line, &old) == nil && old.URL == u {
-			if old.ETag != "" {
-				hdr.Set("If-None-Match", old.ETag)
-			} else if old.LastModified != "" {
-				hdr.Set("If-Modified-Since", old.LastModified)
-			}
-		}
-	}
-	resp, err := h.get(ctx, u, up, hdr)
+	pull.Revalidate(hdr, prev, u)
+	resp, err := h.clientFor(up).GetResponse(ctx, u, hdr)
 	switch {
 	case errors.Is(err, pull.ErrNotModified) && prev != nil:
 		return nil, pull.ErrNotModified
 	case err != nil:
 		return nil, statusErr(err, "packument of "+name)
 	}
-	h0 := storedHeader{ETag: resp.Header.Get("ETag"), LastModified: resp.Header.Get("Last-Modified"), URL: u}
-	return body(resp, encodeHeader(h0)), nil
+	return pull.StoredBody(resp, u), nil
 }
 
 // fetchTarball fetches the tarball that d names. A routed scope's tarballs
@@ -150,19 +100,19 @@ func (h *Handler) fetchTarball(ctx context.Context, name string, d *dist) (io.Re
 			return nil, fmt.Errorf("%w: %s: its URL is not on the registry of %s", pull.ErrRefused, what, scopeOf(name))
 		}
 	}
-	resp, err := h.get(ctx, d.tarball, up, nil)
+	resp, err := h.clientFor(up).GetResponse(ctx, d.tarball, nil)
 	if err != nil {
 		return nil, statusErr(err, what)
 	}
-	return body(resp, nil), nil
+	return resp.Body, nil
 }
 
 // fetchKeys fetches the default upstream's signing keys.
 func (h *Handler) fetchKeys(ctx context.Context) (io.ReadCloser, error) {
 	up := h.cfg.Upstream
-	resp, err := h.get(ctx, up.URL+"-/npm/v1/keys", up, http.Header{"Accept": {"application/json"}})
+	resp, err := h.clientFor(up).GetResponse(ctx, up.URL+"-/npm/v1/keys", http.Header{"Accept": {"application/json"}})
 	if err != nil {
 		return nil, statusErr(err, "signing keys")
 	}
-	return body(resp, nil), nil
+	return resp.Body, nil
 }

@@ -25,7 +25,7 @@ func TestUpstreamHung(t *testing.T) {
 	up.publish("pkg", "1.0.0", nil)
 	hung := pulltest.Hung(t)
 	up.withTarballURL("pkg", "1.0.0", hung.URL+"/pkg/-/pkg-1.0.0.tgz")
-	bounds := &pull.HTTPUpstream{Client: loopbackClient(t), HeaderTimeout: 200 * time.Millisecond, IdleTimeout: 200 * time.Millisecond}
+	bounds := &pull.HTTPUpstream{Client: pulltest.LoopbackClient(t), HeaderTimeout: 200 * time.Millisecond, IdleTimeout: 200 * time.Millisecond}
 	tests := []struct {
 		name     string
 		upstream string
@@ -92,7 +92,7 @@ func TestTokenNeverShown(t *testing.T) {
 	m := newMirror(t, Config{
 		Upstream:     Upstream{URL: corp.srv.URL, Token: "s3cret-token"},
 		Scopes:       map[string]Upstream{"@corp": {URL: corp.srv.URL, Token: "s3cret-token"}},
-		HTTPUpstream: &pull.HTTPUpstream{Client: loopbackClient(t), Retries: 1},
+		HTTPUpstream: &pull.HTTPUpstream{Client: pulltest.LoopbackClient(t), Retries: 1},
 	})
 	corp.down.Store(true)
 	for _, p := range []string{"/npm/@corp/pkg", "/npm/@corp/pkg/-/pkg-1.0.0.tgz", "/npm/other", "/npm/-/npm/v1/keys"} {

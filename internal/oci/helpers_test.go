@@ -1,12 +1,10 @@
 package oci
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -25,6 +23,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/gomirror/gomirror/internal/pull"
+	"github.com/gomirror/gomirror/internal/pull/pulltest"
 	"github.com/gomirror/gomirror/internal/store/disk"
 )
 
@@ -230,25 +229,6 @@ type env struct {
 	client *http.Client     // for raw requests to the mirror
 }
 
-// loopbackClient is an HTTP client that dials loopback addresses only: a
-// test that reaches for anything else fails.
-func loopbackClient(t *testing.T) *http.Client {
-	d := &net.Dialer{}
-	return &http.Client{Transport: &http.Transport{
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			host, _, err := net.SplitHostPort(addr)
-			if err != nil {
-				return nil, err
-			}
-			if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
-				t.Errorf("test dialled %s, which is not one of its own servers", addr)
-				return nil, fmt.Errorf("dial %s: not loopback", addr)
-			}
-			return d.DialContext(ctx, network, addr)
-		},
-	}}
-}
-
 func newEnv(t *testing.T, configure func(*env, *Config)) *env {
 	t.Helper()
 	clk := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
@@ -272,7 +252,7 @@ func newEnv(t *testing.T, configure func(*env, *Config)) *env {
 			{Host: "docker.io", URL: e.hub.srv.URL},
 			{Host: "ghcr.io", URL: e.ghcr.srv.URL},
 		},
-		HTTP: loopbackClient(t),
+		HTTP: pulltest.LoopbackClient(t),
 		Now:  clk.Now,
 	}
 	if configure != nil {
@@ -284,7 +264,7 @@ func newEnv(t *testing.T, configure func(*env, *Config)) *env {
 	}
 	e.srv = httptest.NewServer(e.h)
 	t.Cleanup(e.srv.Close)
-	e.client = loopbackClient(t)
+	e.client = pulltest.LoopbackClient(t)
 	return e
 }
 

@@ -1,9 +1,13 @@
 package pull
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
+
+	"github.com/gomirror/gomirror/internal/redact"
 )
 
 // BaseURL returns the mirror's root URL for r, for ecosystems that write
@@ -32,4 +36,22 @@ func BaseURL(r *http.Request, public string) (string, error) {
 		scheme = p
 	}
 	return scheme + "://" + host, nil
+}
+
+// CheckRootURL checks a root URL of an upstream, or of the mirror as
+// clients reach it: http or https with a host, and no query, fragment or
+// user information, since credentials come from the environment or a
+// file. The error names raw with its credentials redacted.
+func CheckRootURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("invalid URL %q: %w", redact.String(raw), errors.Unwrap(err))
+	}
+	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+		return fmt.Errorf("invalid URL %q: want http(s)://host/...", redact.URL(u))
+	}
+	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return fmt.Errorf("invalid URL %q: no query, fragment or user info allowed (credentials come from the environment)", redact.URL(u))
+	}
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"net/http/httptest"
+	"strings"
 	"testing"
 )
 
@@ -45,6 +46,36 @@ func TestBaseURL(t *testing.T) {
 			}
 			if err != nil || got != tt.want {
 				t.Errorf("got %q, %v; want %q", got, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestCheckRootURL(t *testing.T) {
+	tests := []struct{ name, url, wantErr string }{
+		{"https", "https://registry.example/", ""},
+		{"http with path", "http://127.0.0.1:8080/maven2", ""},
+		{"scheme", "ftp://registry.example/", "want http(s)://host/"},
+		{"no host", "https:///x", "want http(s)://host/"},
+		{"query", "https://registry.example/?token=s3cret", "no query, fragment or user info"},
+		{"fragment", "https://registry.example/#x", "no query, fragment or user info"},
+		{"user info", "https://u:s3cret@registry.example/", "credentials come from the environment"},
+		{"unparsable", "https://u:s3cret@[::1/x", "invalid URL"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := CheckRootURL(tt.url)
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Errorf("got %v, want no error", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("got %v, want an error saying %q", err, tt.wantErr)
+			}
+			if err != nil && strings.Contains(err.Error(), "s3cret") {
+				t.Errorf("got %v, want the credential redacted", err)
 			}
 		})
 	}

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/gomirror/gomirror/internal/redact"
@@ -156,16 +157,36 @@ func fillResult(err error) string {
 // of a file that was about to be served. A full or failing store adds
 // Retry-After.
 func WriteText(w http.ResponseWriter, code int, msg string) {
-	hdr := w.Header()
-	for _, k := range []string{"Content-Length", "Etag", "Last-Modified", StaleHeader, "Warning"} {
+	errorHeaders(w.Header(), code, "text/plain; charset=utf-8")
+	w.Header().Del("Content-Length")
+	w.WriteHeader(code)
+	io.WriteString(w, msg+"\n")
+}
+
+// WriteError writes an error answer in a protocol's own format: status
+// code and body, of contentType, with the headers of every error answer
+// of the mirror, as [WriteText] writes them, and the body's length. A
+// HEAD request gets no body.
+func WriteError(w http.ResponseWriter, r *http.Request, code int, contentType string, body []byte) {
+	errorHeaders(w.Header(), code, contentType)
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(code)
+	if r.Method != http.MethodHead {
+		w.Write(body)
+	}
+}
+
+// errorHeaders sets the headers of an error answer: without those of a
+// file that was about to be served, never stored, and with Retry-After
+// when the store is full or failing.
+func errorHeaders(hdr http.Header, code int, contentType string) {
+	for _, k := range []string{"Etag", "Last-Modified", StaleHeader, "Warning"} {
 		hdr.Del(k)
 	}
-	hdr.Set("Content-Type", "text/plain; charset=utf-8")
+	hdr.Set("Content-Type", contentType)
 	hdr.Set("Cache-Control", "no-store")
 	hdr.Set("X-Content-Type-Options", "nosniff")
 	if code == http.StatusServiceUnavailable || code == http.StatusInsufficientStorage {
 		hdr.Set("Retry-After", "60")
 	}
-	w.WriteHeader(code)
-	io.WriteString(w, msg+"\n")
 }

@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"strings"
 	"syscall"
+
+	"github.com/gomirror/gomirror/internal/redact"
 )
 
 // guard decides which hosts an [HTTPUpstream] may fetch from. The hosts
@@ -94,20 +96,20 @@ func (g *guard) check(u *url.URL) error {
 		return nil
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return fmt.Errorf("%w: %s: only http and https URLs are fetched", ErrRefused, Redact(u))
+		return fmt.Errorf("%w: %s: only http and https URLs are fetched", ErrRefused, redact.Bare(u))
 	}
 	host := u.Hostname()
 	if g.isTrusted(host) || g.isAllowed(host) {
 		return nil
 	}
-	return fmt.Errorf("%w: %s: the host %s is neither a configured upstream nor on the allow-list (--upstream-allow-hosts)", ErrRefused, Redact(u), host)
+	return fmt.Errorf("%w: %s: the host %s is neither a configured upstream nor on the allow-list (--upstream-allow-hosts)", ErrRefused, redact.Bare(u), host)
 }
 
 // checkRedirect is an http.Client's CheckRedirect: at most 10 redirects,
 // each to a host that check allows.
 func (g *guard) checkRedirect(req *http.Request, via []*http.Request) error {
 	if len(via) >= 10 {
-		return fmt.Errorf("%w: %s: more than 10 redirects", ErrRefused, Redact(req.URL))
+		return fmt.Errorf("%w: %s: more than 10 redirects", ErrRefused, redact.Bare(req.URL))
 	}
 	if err := g.check(req.URL); err != nil {
 		return fmt.Errorf("redirect refused: %w", err)

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/gomirror/gomirror/internal/redact"
 )
 
 // HTTPUpstream is the one client that every mirror sends its upstream
@@ -141,7 +143,7 @@ func (u *HTTPUpstream) Check(target *url.URL) error {
 // name the URL without its credentials.
 func (u *HTTPUpstream) Do(ctx context.Context, req *http.Request) (*http.Response, error) {
 	u.init()
-	where := Redact(req.URL)
+	where := redact.Bare(req.URL)
 	if err := u.guard.check(req.URL); err != nil {
 		return nil, err
 	}
@@ -256,18 +258,26 @@ func (u *HTTPUpstream) send(ctx context.Context, req *http.Request, where string
 
 // Get fetches url with Do and returns its body.
 func (u *HTTPUpstream) Get(ctx context.Context, url string, header http.Header) (io.ReadCloser, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return nil, fmt.Errorf("%w: GET %s: bad URL", ErrUpstream, RedactString(url))
-	}
-	for k, v := range header {
-		req.Header[k] = v
-	}
-	resp, err := u.Do(ctx, req)
+	resp, err := u.GetResponse(ctx, url, header)
 	if err != nil {
 		return nil, err
 	}
 	return resp.Body, nil
+}
+
+// GetResponse sends a GET for url with header through Do and returns the
+// response, for a caller that reads its headers too (an ETag, a
+// Content-Type). A url that does not parse is an error matching
+// ErrUpstream.
+func (u *HTTPUpstream) GetResponse(ctx context.Context, url string, header http.Header) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%w: GET %s: bad URL", ErrUpstream, redact.BareString(url))
+	}
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	return u.Do(ctx, req)
 }
 
 // StatusError is an upstream's answer that is not a success. It matches

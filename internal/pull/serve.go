@@ -355,7 +355,22 @@ func ServeBytes(w http.ResponseWriter, r *http.Request, contentType string, data
 // ETag names a stored file by its size and modification time: a stored
 // file is only ever replaced whole, and immutable files never are.
 func ETag(size int64, mod time.Time) string {
-	return `"` + strconv.FormatInt(size, 36) + "-" + strconv.FormatInt(mod.UnixNano(), 36) + `"`
+	return `"` + stamp(size, mod) + `"`
+}
+
+// Stamp names the stored copy e by its size and modification time, as
+// [ETag] does but unquoted: a key for what is derived from that copy (a
+// parsed document, a rendered page). It is "" when the store cannot tell
+// the size or the time.
+func Stamp(e *Entry) string {
+	if e.ModTime.IsZero() || e.Size < 0 {
+		return ""
+	}
+	return stamp(e.Size, e.ModTime)
+}
+
+func stamp(size int64, mod time.Time) string {
+	return strconv.FormatInt(size, 36) + "-" + strconv.FormatInt(mod.UnixNano(), 36)
 }
 
 // plainGet reports whether r has no conditional or range header, so that a

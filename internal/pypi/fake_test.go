@@ -25,6 +25,7 @@ import (
 
 	"github.com/gomirror/gomirror/internal/metrics"
 	"github.com/gomirror/gomirror/internal/pull"
+	"github.com/gomirror/gomirror/internal/pull/pulltest"
 	"github.com/gomirror/gomirror/internal/store/disk"
 )
 
@@ -307,25 +308,8 @@ type mirror struct {
 	h     *Handler
 	store *disk.Store
 	srv   *httptest.Server
-	logs  *syncBuffer
+	logs  *pulltest.Buffer
 	m     *metrics.Metrics
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func newMirror(t *testing.T, cfg Config, indexes ...*fakeIndex) *mirror {
@@ -336,7 +320,7 @@ func newMirror(t *testing.T, cfg Config, indexes ...*fakeIndex) *mirror {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	logs := &syncBuffer{}
+	logs := &pulltest.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	met := metrics.New(prometheus.NewRegistry())
 	cache, err := pull.New(pull.Config{Store: st, TempDir: filepath.Join(dir, disk.TempDir), Logger: log, Metrics: met, StaleGrace: 10 * time.Second})

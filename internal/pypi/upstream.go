@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/gomirror/gomirror/internal/pull"
+	"github.com/gomirror/gomirror/internal/redact"
 )
 
 // acceptUpstream is what the mirror asks an upstream index for: JSON, or
@@ -67,7 +68,7 @@ func newHTTP(settings *pull.HTTPUpstream, indexes []*url.URL) (*pull.HTTPUpstrea
 func (up *upstream) get(ctx context.Context, u, accept, etag string) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return nil, fmt.Errorf("%w: GET %s: bad URL", pull.ErrUpstream, pull.RedactString(u))
+		return nil, fmt.Errorf("%w: GET %s: bad URL", pull.ErrUpstream, redact.BareString(u))
 	}
 	req.URL.User = nil // An index's credentials are sent by up.http.
 	if accept != "" {
@@ -123,7 +124,7 @@ func (up *upstream) fetchProject(ctx context.Context, name string, prev *Project
 
 // readProject reads the page of project name from a successful answer.
 func (up *upstream) readProject(ctx context.Context, resp *http.Response, name, pageURL string) (p *Project, release func(), err error) {
-	what := "project page " + pull.RedactString(pageURL)
+	what := "project page " + redact.BareString(pageURL)
 	release, err = up.mem.Reserve(ctx, sizeOr(resp.ContentLength, up.maxPage))
 	if err != nil {
 		return nil, nil, err
@@ -154,7 +155,7 @@ func (up *upstream) decodeProject(resp *http.Response, name, pageURL, what strin
 		return nil, fmt.Errorf("%w: %s: %w", pull.ErrUpstream, what, err)
 	}
 	if len(dropped) > 0 {
-		up.log.Warn("upstream page lists files the mirror leaves out", "page", pull.RedactString(pageURL), "count", len(dropped), "first", dropped[0])
+		up.log.Warn("upstream page lists files the mirror leaves out", "page", redact.BareString(pageURL), "count", len(dropped), "first", dropped[0])
 	}
 	p.ETag = resp.Header.Get("ETag")
 	return p, nil
@@ -191,7 +192,7 @@ func (up *upstream) fetchIndex(ctx context.Context) (*Index, error) {
 }
 
 func (up *upstream) readIndex(resp *http.Response, u string) ([]string, error) {
-	what := "index of projects " + pull.RedactString(u)
+	what := "index of projects " + redact.BareString(u)
 	data, err := pull.ReadLimited(resp.Body, up.maxIndex, what)
 	if err != nil {
 		return nil, err
@@ -213,7 +214,7 @@ func (up *upstream) readIndex(resp *http.Response, u string) ([]string, error) {
 func (up *upstream) fetchFile(ctx context.Context, u string) (io.ReadCloser, error) {
 	resp, err := up.get(ctx, u, "", "")
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, pull.NotFound(fmt.Sprintf("upstream has no file %s", pull.RedactString(u)))
+		return nil, pull.NotFound(fmt.Sprintf("upstream has no file %s", redact.BareString(u)))
 	}
 	if err != nil {
 		return nil, err

@@ -14,6 +14,7 @@ import (
 
 	"github.com/gomirror/gomirror/internal/pull"
 	"github.com/gomirror/gomirror/internal/pull/pulltest"
+	"github.com/gomirror/gomirror/internal/redact"
 )
 
 // onePage is an index that serves one project, demo, whose one file is at
@@ -147,7 +148,7 @@ func TestIndexCredentialsNeverShown(t *testing.T) {
 		{"http://bob:s3cret@" + closedAddr + "/simple/", "/pypi/simple/demo/"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.path+" on "+pull.RedactString(tt.index), func(t *testing.T) {
+		t.Run(tt.path+" on "+redact.BareString(tt.index), func(t *testing.T) {
 			m := newMirror(t, Config{Indexes: []string{tt.index}, HTTPUpstream: settings.For(nil, nil)})
 			resp, body := m.get(t, tt.path, pipAccept)
 			if resp.StatusCode == 200 || strings.Contains(string(body), "s3cret") || strings.Contains(string(body), "bob") {

@@ -9,17 +9,21 @@ import (
 	"strings"
 )
 
-// credentialKeys are query keys whose values are credentials. Keys are
-// compared ignoring case.
-var credentialKeys = []string{
-	"token", "access_token", "auth", "authtoken", "_authtoken", "password", "passwd", "pass",
-	"api_key", "apikey", "key", "secret", "signature", "sig", "x-amz-signature", "x-amz-credential", "x-amz-security-token",
-}
+// credentialKeys are the words that make a URL query key a credential,
+// as registries, object stores and CDNs name them: a key that begins or
+// ends with one of them, ignoring case, carries a credential (token,
+// access_token, _authToken, apikey, X-Amz-Signature, X-Amz-Credential,
+// client_secret, password, ...).
+var credentialKeys = []string{"token", "password", "passwd", "pass", "secret", "signature", "sig", "key", "auth", "credential", "code"}
 
-// CredentialKey reports whether a URL query key carries a credential.
+// CredentialKey reports whether a URL query key carries a credential: it
+// begins or ends with one of the words registries, object stores and CDNs
+// use for one (token, auth, key, secret, signature, password, ...),
+// compared ignoring case.
 func CredentialKey(k string) bool {
+	k = strings.ToLower(k)
 	for _, c := range credentialKeys {
-		if strings.EqualFold(k, c) {
+		if strings.HasPrefix(k, c) || strings.HasSuffix(k, c) {
 			return true
 		}
 	}
@@ -27,9 +31,9 @@ func CredentialKey(k string) bool {
 }
 
 // URL returns u as a string with its password, and the values of query
-// keys that carry credentials, replaced by "xxxxx". A user name given
-// without a password is taken to be a token and is replaced too. A nil
-// u is "".
+// keys that carry credentials (see [CredentialKey]), replaced by "xxxxx".
+// A user name given without a password is taken to be a token and is
+// replaced too. A nil u is "".
 func URL(u *url.URL) string {
 	if u == nil {
 		return ""
@@ -42,28 +46,62 @@ func URL(u *url.URL) string {
 			c.User = url.User("xxxxx")
 		}
 	}
-	if c.RawQuery != "" {
-		c.RawQuery = query(c.RawQuery)
-	}
-	return c.String()
+	return withQuery(c)
 }
 
-// query redacts the credential values of a raw query, keeping its order.
+// Bare returns u as an error or a log line about a request to it names
+// it: as [URL] does, but without any user information, not even the
+// user name. A nil u is "".
+func Bare(u *url.URL) string {
+	if u == nil {
+		return ""
+	}
+	c := *u
+	c.User = nil
+	return withQuery(c)
+}
+
+// BareString is [Bare] of a URL given as a string; a string that does
+// not parse as a URL gives "(bad URL)".
+func BareString(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(bad URL)"
+	}
+	return Bare(u)
+}
+
+// withQuery returns u with the credential values of its query redacted.
+func withQuery(u url.URL) string {
+	if u.RawQuery != "" {
+		u.RawQuery = query(u.RawQuery)
+	}
+	return u.String()
+}
+
+// query redacts the credential values of a raw query, keeping its order
+// and its separators ("&", and ";" which some servers take as one).
 func query(raw string) string {
-	parts := strings.Split(raw, "&")
-	for i, p := range parts {
-		k, _, ok := strings.Cut(p, "=")
-		if !ok {
-			continue
+	var b strings.Builder
+	for raw != "" {
+		p := raw
+		sep := strings.IndexAny(raw, "&;")
+		if sep >= 0 {
+			p, raw = raw[:sep+1], raw[sep+1:]
+		} else {
+			raw = ""
 		}
+		pair := strings.TrimRight(p, "&;")
+		k, _, ok := strings.Cut(pair, "=")
 		if uk, err := url.QueryUnescape(k); err == nil {
 			k = uk
 		}
-		if CredentialKey(k) {
-			parts[i] = p[:strings.Index(p, "=")] + "=xxxxx"
+		if ok && CredentialKey(k) {
+			p = pair[:strings.Index(pair, "=")] + "=xxxxx" + p[len(pair):]
 		}
+		b.WriteString(p)
 	}
-	return strings.Join(parts, "&")
+	return b.String()
 }
 
 // String returns s with every URL in it redacted as URL does. s may be a

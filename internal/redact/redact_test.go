@@ -20,6 +20,7 @@ func TestString(t *testing.T) {
 		{"pairs", "ghcr.io=https://u:s3cret@ghcr.io,quay.io=https://quay.io", "ghcr.io=https://u:xxxxx@ghcr.io,quay.io=https://quay.io"},
 		{"error text", `upstream: GET http://user:s3cret@127.0.0.1:1/simple/x/: refused`, `upstream: GET http://user:xxxxx@127.0.0.1:1/simple/x/: refused`},
 		{"unparsable", "http://u:s3cret@[::1/x?token=s3cret", "http://xxxxx@[::1/x?token=xxxxx"},
+		{"goproxy list with a token", "https://proxy.example/?token=s3cret|off", "https://proxy.example/?token=xxxxx|off"},
 		{"no url", "direct", "direct"},
 	}
 	for _, tt := range tests {
@@ -73,4 +74,63 @@ func TestAttr(t *testing.T) {
 	if got := buf.String(); strings.Contains(got, "s3cret") || !strings.Contains(got, "u:xxxxx@host") {
 		t.Errorf("log line: got %q, want every password redacted", got)
 	}
+}
+
+func TestBare(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"https://user:secret@example.com/simple/", "https://example.com/simple/"},
+		{"https://token@example.com/simple/", "https://example.com/simple/"},
+		{"https://example.com/x?token=abc&n=1", "https://example.com/x?token=xxxxx&n=1"},
+		{"https://s3.example/b?X-Amz-Signature=abc&X-Amz-Credential=k", "https://s3.example/b?X-Amz-Signature=xxxxx&X-Amz-Credential=xxxxx"},
+		{"https://example.com/x?access_token=abc", "https://example.com/x?access_token=xxxxx"},
+		{"https://example.com/x?a=1;client_secret=abc", "https://example.com/x?a=1;client_secret=xxxxx"},
+		{"https://example.com/x?last=abc", "https://example.com/x?last=abc"},
+		{"http://%zz", "(bad URL)"},
+	}
+	for _, tt := range tests {
+		if got := BareString(tt.in); got != tt.want {
+			t.Errorf("BareString(%q): got %q, want %q", tt.in, got, tt.want)
+		}
+	}
+	if got := Bare(nil); got != "" {
+		t.Errorf("Bare(nil): got %q, want empty", got)
+	}
+}
+
+// FuzzBare: whatever the URL, what Bare returns shows no user
+// information and no value of a credential parameter.
+func FuzzBare(f *testing.F) {
+	for _, s := range []string{
+		"https://user:secret@example.com/simple/", "https://example.com/x?token=abc&n=1",
+		"http://a:b@[::1]:80/p?X-Amz-Signature=s", "http://%zz", "https://example.com/?%gg=1", "file:///etc/passwd",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		u, err := url.Parse(raw)
+		if err != nil {
+			if got := BareString(raw); got != "(bad URL)" {
+				t.Errorf("BareString(%q): got %q, want (bad URL)", raw, got)
+			}
+			return
+		}
+		out := Bare(u)
+		if pw, ok := u.User.Password(); ok && len(pw) >= 4 && strings.Contains(out, pw) && !strings.Contains(Bare(&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path, RawPath: u.RawPath}), pw) {
+			t.Errorf("Bare(%q) = %q shows the password", raw, out)
+		}
+		r, err := url.Parse(out)
+		if err != nil {
+			return
+		}
+		if r.User != nil {
+			t.Errorf("Bare(%q) = %q keeps user information", raw, out)
+		}
+		for k, vs := range r.Query() {
+			for _, v := range vs {
+				if CredentialKey(k) && v != "xxxxx" && v != "" {
+					t.Errorf("Bare(%q) = %q shows %s=%s", raw, out, k, v)
+				}
+			}
+		}
+	})
 }

@@ -82,17 +82,3 @@ func TestNewErrors(t *testing.T) {
 		})
 	}
 }
-
-func TestRedact(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"https://user:secret@proxy.example,https://b.example|direct", "https://proxy.example,https://b.example|direct"},
-		{"https://proxy.example/?token=secret|off", "https://proxy.example/?token=REDACTED|off"},
-		{"direct", "direct"},
-		{"", ""},
-	}
-	for _, tt := range tests {
-		if got := Redact(tt.in); got != tt.want {
-			t.Errorf("Redact(%q): got %q, want %q", tt.in, got, tt.want)
-		}
-	}
-}

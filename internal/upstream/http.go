@@ -17,6 +17,7 @@ import (
 
 	"github.com/gomirror/gomirror/internal/proxypath"
 	"github.com/gomirror/gomirror/internal/pull"
+	"github.com/gomirror/gomirror/internal/redact"
 )
 
 // userAgent identifies gomirror to upstream proxies.
@@ -46,7 +47,7 @@ func pathEscape(s string) string {
 // found" with the proxy's one-line text/plain reason.
 func (u *Upstream) fetchHTTP(ctx context.Context, e entry, req proxypath.Name) (io.ReadCloser, error) {
 	t := target(e, req)
-	where := pull.Redact(t)
+	where := redact.Bare(t)
 	hreq, err := http.NewRequestWithContext(ctx, http.MethodGet, t.String(), nil)
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", where, err)
@@ -68,7 +69,7 @@ func (u *Upstream) fetchHTTP(ctx context.Context, e entry, req proxypath.Name) (
 		return nil, &notFoundError{reason: reason}
 	}
 	status := strconv.Itoa(se.Code) + " " + http.StatusText(se.Code)
-	return nil, fmt.Errorf("reading %s: %w", pull.Redact(t), &statusError{status: status, code: se.Code, reason: reason})
+	return nil, fmt.Errorf("reading %s: %w", redact.Bare(t), &statusError{status: status, code: se.Code, reason: reason})
 }
 
 // readReason returns the one-line reason from an error response's body,
@@ -97,30 +98,7 @@ func fetchFile(e entry, req proxypath.Name) (io.ReadCloser, error) {
 		return nil, &notFoundError{reason: "not found: " + req.Subject()}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", pull.Redact(target(e, req)), err)
+		return nil, fmt.Errorf("reading %s: %w", redact.Bare(target(e, req)), err)
 	}
 	return f, nil
-}
-
-// Redact returns a chain in GOPROXY syntax as it may be shown in a log
-// line or a page: each URL without its user information and credential
-// parameters (see pull.Redact), the separators and keywords as they are.
-func Redact(chain string) string {
-	var b strings.Builder
-	start := 0
-	for i := 0; i <= len(chain); i++ {
-		if i < len(chain) && chain[i] != ',' && chain[i] != '|' {
-			continue
-		}
-		part := chain[start:i]
-		if strings.Contains(part, "://") {
-			part = pull.RedactString(part)
-		}
-		b.WriteString(part)
-		if i < len(chain) {
-			b.WriteByte(chain[i])
-		}
-		start = i + 1
-	}
-	return b.String()
 }

@@ -61,27 +61,6 @@ func TestUseMirror(t *testing.T) {
 	}
 }
 
-func TestDotted(t *testing.T) {
-	for _, tt := range []struct {
-		in, want string
-		ok       bool
-	}{
-		{"source.crates-io", "source.crates-io", true},
-		{` source . "crates-io" `, "source.crates-io", true},
-		{`'a.b'.c`, "a.b.c", true},
-		{`"a\"b"`, `a"b`, true},
-		{"a..b", "", false},
-		{`"a"b`, "", false},
-		{`"a`, "", false},
-		{"", "", false},
-	} {
-		got, ok := dotted(tt.in)
-		if got != tt.want || ok != tt.ok {
-			t.Errorf("dotted(%q): got %q, %v; want %q, %v", tt.in, got, ok, tt.want, tt.ok)
-		}
-	}
-}
-
 // FuzzUseMirror checks that an edit never panics, that an edited file
 // reads back with both settings, that a second edit changes nothing, and
 // that a file the edit refuses is left as it was.

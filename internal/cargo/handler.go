@@ -55,14 +55,13 @@ func New(cfg Config) (*Handler, error) {
 // {"errors":[{"detail":"reason"}]} for the api paths.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	req, err := parsePath(r.URL.EscapedPath())
-	api := strings.HasPrefix(r.URL.Path, Prefix+"api/")
 	if err != nil {
-		h.fail(w, r, api, err)
+		h.fail(w, r, err)
 		return
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
-		h.write(w, r, api, http.StatusMethodNotAllowed, "the mirror is read-only: "+r.Method+" is not served")
+		WriteError(w, r, http.StatusMethodNotAllowed, "the mirror is read-only: "+r.Method+" is not served")
 		return
 	}
 	switch req.kind {
@@ -76,23 +75,24 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		err = pull.NotFound("not found: the mirror serves downloads only; search, publish and the rest of the web API are not mirrored")
 	}
 	if err != nil {
-		h.fail(w, r, api, err)
+		h.fail(w, r, err)
 	}
 }
 
 // fail answers err, logging failures that are not the client's.
-func (h *Handler) fail(w http.ResponseWriter, r *http.Request, api bool, err error) {
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	code, reason := pull.Status(err), pull.Reason(err)
 	if code >= 500 {
 		h.log.WarnContext(r.Context(), "cargo request failed", "method", r.Method, "path", pull.OneLine(trunc(r.URL.Path)), "status", code, "err", err)
 	}
-	h.write(w, r, api, code, reason)
+	WriteError(w, r, code, reason)
 }
 
-// write writes an error answer: cargo's JSON for api paths, one line of
-// text for the index.
-func (h *Handler) write(w http.ResponseWriter, r *http.Request, api bool, code int, reason string) {
-	if !api {
+// WriteError writes an error answer as cargo reads it: its JSON for the
+// api paths, one line of text for the index. Access control answers
+// cargo's requests with it too.
+func WriteError(w http.ResponseWriter, r *http.Request, code int, reason string) {
+	if !strings.HasPrefix(r.URL.Path, Prefix+"api/") {
 		pull.WriteText(w, code, reason)
 		return
 	}

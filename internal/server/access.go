@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/gomirror/gomirror/internal/access"
+	"github.com/gomirror/gomirror/internal/cargo"
 	"github.com/gomirror/gomirror/internal/config"
 	"github.com/gomirror/gomirror/internal/goproxy"
 	"github.com/gomirror/gomirror/internal/metrics"
@@ -175,7 +176,7 @@ func (a *accessControl) wrap(rt *router, m *metrics.Metrics) http.Handler {
 	}
 	g.Classify = classifier(rt, a.cfg.Private)
 	// Each ecosystem answers in its own error format.
-	g.Errors = map[string]access.ErrorWriter{"oci": oci.WriteError, "npm": npm.WriteError}
+	g.Errors = map[string]access.ErrorWriter{"oci": oci.WriteError, "npm": npm.WriteError, cargo.Ecosystem: cargo.WriteError}
 	guard, err := access.New(rt, g)
 	if err != nil {
 		panic(err) // Classify is set: cannot happen.

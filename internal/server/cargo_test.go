@@ -129,5 +129,10 @@ rules:
 		if resp.StatusCode != tt.code {
 			t.Errorf("GET %s: got %d (%.100s), want %d", tt.path, resp.StatusCode, body, tt.code)
 		}
+		// A denial of an api path comes in cargo's JSON, which cargo
+		// shows its user.
+		if tt.code == http.StatusForbidden && strings.Contains(tt.path, "/api/") && !strings.HasPrefix(body, `{"errors":[{"detail":`) {
+			t.Errorf("GET %s: got the denial %.100q, want cargo's JSON errors", tt.path, body)
+		}
 	}
 }

@@ -40,6 +40,16 @@ type Verifier interface {
 	Lookup(ctx context.Context, path, version string) (zipHash, modHash string, err error)
 }
 
+// Prefetcher is implemented by a Verifier that can start a lookup ahead of
+// need. The handler calls Prefetch when it fills the first file of a
+// version that needs no lookup itself (its .info), so that the lookup runs
+// while the client asks for the .mod and the .zip that do.
+type Prefetcher interface {
+	// Prefetch starts the lookup of path@version in the background. It
+	// does not block.
+	Prefetch(path, version string)
+}
+
 // Config configures a Handler. Cache and Upstream are required.
 type Config struct {
 	// Cache is the pull-through core that stores, fills and serves.
@@ -165,7 +175,7 @@ func (h *Handler) artifact(req request) *pull.Artifact {
 	case req.kind == kindList:
 		a.Fetch = h.fetcher(req, nil)
 		a.Check = func(_ context.Context, f *os.File) error { return checkList(mv.Path, f) }
-	case !req.kind.Immutable():
+	case !req.kind.Immutable() || req.kind == kindInfo:
 		a.Fetch = h.fetcher(req, nil)
 		a.Check = func(_ context.Context, f *os.File) error {
 			data, err := io.ReadAll(f)
@@ -178,7 +188,9 @@ func (h *Handler) artifact(req request) *pull.Artifact {
 		lk := &lookup{}
 		a.Fetch = h.fetcher(req, lk)
 		a.Check = func(ctx context.Context, f *os.File) error {
+			start := time.Now()
 			zipHash, modHash, err := lk.wait(ctx)
+			h.cfg.Cache.ObservePhase(a, pull.PhaseLookup, time.Since(start))
 			if err != nil {
 				if errors.Is(err, fs.ErrNotExist) {
 					return fmt.Errorf("%w: %s: not in the checksum database: %v", pull.ErrRefused, mv, err)
@@ -203,6 +215,8 @@ func (h *Handler) fetcher(req request, lk *lookup) func(ctx context.Context, _ i
 	return func(ctx context.Context, _ io.Reader) (io.ReadCloser, error) {
 		if lk != nil {
 			lk.start(ctx, h.cfg.Verifier, req)
+		} else if p, ok := h.cfg.Verifier.(Prefetcher); ok && req.kind == kindInfo {
+			p.Prefetch(req.path, req.version)
 		}
 		body, err := h.cfg.Upstream.Fetch(ctx, req.name)
 		if err != nil {

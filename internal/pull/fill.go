@@ -136,6 +136,7 @@ func (c *Cache) fill(ctx context.Context, a *Artifact, f *flight) (err error) {
 		rc.Close()
 		return nil
 	}
+	pt := c.startPhases(a)
 	body, err := c.fetch(ctx, a, nil)
 	if err != nil {
 		return err
@@ -145,6 +146,7 @@ func (c *Cache) fill(ctx context.Context, a *Artifact, f *flight) (err error) {
 	if err != nil {
 		return err
 	}
+	pt.end(PhaseUpstream)
 	defer dl.release()
 	defer func() {
 		if err != nil {
@@ -155,7 +157,9 @@ func (c *Cache) fill(ctx context.Context, a *Artifact, f *flight) (err error) {
 		dl.finish(err)
 		return err
 	}
+	pt.end(PhaseCheck)
 	err = c.put(ctx, a, dl.f)
+	pt.end(PhaseStore)
 	dl.finish(err)
 	return err
 }
@@ -178,6 +182,7 @@ func (c *Cache) fillMetadata(ctx context.Context, a *Artifact, f *flight) error 
 	if prev != nil {
 		prevReader = prev
 	}
+	pt := c.startPhases(a)
 	body, err := c.fetch(ctx, a, prevReader)
 	if errors.Is(err, ErrNotModified) && prev != nil {
 		rc, gerr := c.cfg.Store.Get(ctx, a.Name)
@@ -199,11 +204,15 @@ func (c *Cache) fillMetadata(ctx context.Context, a *Artifact, f *flight) error 
 	if err != nil {
 		return err
 	}
+	pt.end(PhaseUpstream)
 	defer dl.release()
 	if err := c.check(ctx, a, dl); err != nil {
 		return err
 	}
-	return c.put(ctx, a, dl.f)
+	pt.end(PhaseCheck)
+	err = c.put(ctx, a, dl.f)
+	pt.end(PhaseStore)
+	return err
 }
 
 // fetch asks upstream for a and remembers a "not found" answer.

@@ -1,0 +1,41 @@
+package pull
+
+import "time"
+
+// The phases of a fill that gomirror_fill_phase_seconds observes.
+const (
+	// PhaseUpstream is from the fill's start to the download's last byte.
+	PhaseUpstream = "upstream"
+	// PhaseCheck is the artifact's Check, after the last byte.
+	PhaseCheck = "check"
+	// PhaseLookup is the part of Check spent waiting for a trusted digest
+	// from elsewhere, such as the checksum database; ecosystems observe it
+	// with [Cache.ObservePhase].
+	PhaseLookup = "lookup"
+	// PhaseStore is storing the checked file.
+	PhaseStore = "store"
+)
+
+// ObservePhase records that a fill of a spent d in phase, one of the
+// Phase constants. It is safe for concurrent use.
+func (c *Cache) ObservePhase(a *Artifact, phase string, d time.Duration) {
+	c.m.FillPhases.WithLabelValues(a.Ecosystem, a.Kind, phase).Observe(d.Seconds())
+}
+
+// phaseTimer observes the phases of one fill in turn.
+type phaseTimer struct {
+	c    *Cache
+	a    *Artifact
+	last time.Time
+}
+
+func (c *Cache) startPhases(a *Artifact) *phaseTimer {
+	return &phaseTimer{c: c, a: a, last: time.Now()}
+}
+
+// end observes the time since the previous phase ended as phase.
+func (t *phaseTimer) end(phase string) {
+	now := time.Now()
+	t.c.ObservePhase(t.a, phase, now.Sub(t.last))
+	t.last = now
+}

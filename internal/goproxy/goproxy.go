@@ -187,6 +187,12 @@ func (h *Handler) artifact(req request) *pull.Artifact {
 	default:
 		lk := &lookup{}
 		a.Fetch = h.fetcher(req, lk)
+		var pre *prehash
+		if req.kind == kindZip {
+			// Inflate and hash the zip's files while it downloads.
+			pre = &prehash{done: make(chan struct{})}
+			a.Watch = pre.run
+		}
 		a.Check = func(ctx context.Context, f *os.File) error {
 			start := time.Now()
 			zipHash, modHash, err := lk.wait(ctx)
@@ -198,8 +204,9 @@ func (h *Handler) artifact(req request) *pull.Artifact {
 				return fmt.Errorf("%w: %s: cannot verify: checksum database: %v", pull.ErrUpstream, mv, err)
 			}
 			if req.kind == kindZip {
-				// The download is open already: check it in one pass.
-				_, err := verify.ZipFile(mv, f, zipHash)
+				// The download is open already: check it in one pass,
+				// taking the hashes of the files inflated as it arrived.
+				_, err := verify.ZipFilePrehashed(mv, f, zipHash, pre.wait(ctx))
 				return err
 			}
 			return verify.File(mv, "."+string(req.kind), f.Name(), zipHash, modHash)
@@ -254,6 +261,30 @@ func (l *lookup) wait(ctx context.Context) (zipHash, modHash string, err error) 
 		return l.zipHash, l.modHash, l.err
 	case <-ctx.Done():
 		return "", "", ctx.Err()
+	}
+}
+
+// prehash inflates and hashes a zip's files while it downloads.
+type prehash struct {
+	done chan struct{}
+	p    *verify.Prehashed
+}
+
+// run is the artifact's Watch.
+func (p *prehash) run(_ context.Context, r io.Reader) {
+	defer close(p.done)
+	p.p = verify.Prehash(r)
+}
+
+// wait returns what run learnt, once it has read the whole download, or
+// nil when it never ran or ctx is done first: the check then reads the
+// zip itself.
+func (p *prehash) wait(ctx context.Context) *verify.Prehashed {
+	select {
+	case <-p.done:
+		return p.p
+	case <-ctx.Done():
+		return nil
 	}
 }
 

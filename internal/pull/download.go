@@ -25,6 +25,7 @@ type download struct {
 
 	mu      sync.Mutex
 	written int64
+	allIn   bool  // every byte is in: the checks may still refuse them
 	end     bool  // no more bytes will come
 	err     error // set at the end: nil means checked and stored
 	changed chan struct{}
@@ -73,6 +74,29 @@ func (d *download) publish(n int64) {
 	d.written = n
 	close(d.changed)
 	d.changed = make(chan struct{})
+	d.mu.Unlock()
+}
+
+// knownSize returns the download's size: the announced one, or the
+// written one once it has ended, or -1.
+func (d *download) knownSize() int64 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.size < 0 && d.end && d.err == nil {
+		return d.written
+	}
+	return d.size
+}
+
+// arrived records that every byte is in, for the readers that see the
+// bytes before the checks (see newWatcher).
+func (d *download) arrived() {
+	d.mu.Lock()
+	if !d.allIn {
+		d.allIn = true
+		close(d.changed)
+		d.changed = make(chan struct{})
+	}
 	d.mu.Unlock()
 }
 
@@ -128,7 +152,23 @@ type reader struct {
 	ctx context.Context
 	d   *download
 	off int64
+	// watcher readers get every byte as it arrives, held back or not,
+	// and io.EOF once all are in, before the checks.
+	watcher bool
 }
+
+// newWatcher returns a reader of every byte of d as it arrives, for an
+// artifact's Watch, or nil when d has already failed. The caller closes
+// it.
+func (d *download) newWatcher(ctx context.Context) *reader {
+	r := d.newReader(ctx)
+	if r != nil {
+		r.watcher = true
+	}
+	return r
+}
+
+
 
 // newReader returns a reader of d, or nil when d has already failed. The
 // caller closes it.
@@ -166,6 +206,11 @@ func (r *reader) Read(p []byte) (int, error) {
 		n, end, err, changed := r.d.readable()
 		if err != nil {
 			return 0, errAborted
+		}
+		if r.watcher {
+			r.d.mu.Lock()
+			n, end = r.d.written, r.d.allIn || r.d.end
+			r.d.mu.Unlock()
 		}
 		if r.off < n {
 			p = p[:min(int64(len(p)), n-r.off)]

@@ -158,9 +158,12 @@ func (c *Cache) fill(ctx context.Context, a *Artifact, f *flight) (err error) {
 		return err
 	}
 	pt.end(PhaseCheck)
+	// The file is checked: the clients streaming it get its held-back
+	// tail now, not after the store's syncs. A failure to store it is the
+	// mirror's, not theirs; the next request fills again.
+	dl.finish(nil)
 	err = c.put(ctx, a, dl.f)
 	pt.end(PhaseStore)
-	dl.finish(err)
 	return err
 }
 
@@ -255,6 +258,9 @@ func (c *Cache) download(ctx context.Context, a *Artifact, body io.Reader, f *fl
 		f.dl = dl
 		close(f.started)
 	}
+	if a.Watch != nil {
+		c.watch(ctx, a, dl)
+	}
 	var h hash.Hash
 	if a.Want != nil {
 		h, err = newHash(a.Want.Algorithm)
@@ -286,6 +292,7 @@ func (c *Cache) download(ctx context.Context, a *Artifact, body io.Reader, f *fl
 		dl.release()
 		return nil, err
 	}
+	dl.arrived()
 	return dl, nil
 }
 

@@ -1,6 +1,10 @@
 package pull
 
-import "time"
+import (
+	"context"
+	"io"
+	"time"
+)
 
 // The phases of a fill that gomirror_fill_phase_seconds observes.
 const (
@@ -39,3 +43,27 @@ func (t *phaseTimer) end(phase string) {
 	t.c.ObservePhase(t.a, phase, now.Sub(t.last))
 	t.last = now
 }
+
+// watch starts a's Watch on dl, in its own goroutine, which the Cache's
+// Shutdown waits for.
+func (c *Cache) watch(ctx context.Context, a *Artifact, dl *download) {
+	var r io.Reader = failedReader{}
+	rd := dl.newWatcher(ctx)
+	if rd != nil {
+		r = rd
+	}
+	c.busy.Add(1)
+	go func() {
+		defer c.busy.Done()
+		if rd != nil {
+			defer rd.Close()
+		}
+		a.Watch(ctx, r)
+	}()
+}
+
+// failedReader is what Watch reads from a download that failed before it
+// could be watched.
+type failedReader struct{}
+
+func (failedReader) Read([]byte) (int, error) { return 0, errAborted }

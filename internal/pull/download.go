@@ -168,8 +168,6 @@ func (d *download) newWatcher(ctx context.Context) *reader {
 	return r
 }
 
-
-
 // newReader returns a reader of d, or nil when d has already failed. The
 // caller closes it.
 func (d *download) newReader(ctx context.Context) *reader {

@@ -227,6 +227,10 @@ func (c *Cache) fetch(ctx context.Context, a *Artifact, prev io.Reader) (io.Read
 			body.Close()
 			return nil, c.refuse(ctx, a, fmt.Errorf("%s: upstream announces %d bytes, over the limit of %d", a.Name, s.Size(), a.maxSize()))
 		}
+		if err := c.roomFor(ctx, a, body); err != nil {
+			body.Close()
+			return nil, err
+		}
 		return body, nil
 	case errors.Is(err, fs.ErrNotExist):
 		c.cfg.Negative.SetNotFound(ctx, a.Name, OneLine(err.Error()), c.cfg.NegativeTTL)

@@ -2,8 +2,11 @@ package pull
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"time"
+
+	"github.com/gomirror/gomirror/internal/store"
 )
 
 // The phases of a fill that gomirror_fill_phase_seconds observes.
@@ -67,3 +70,29 @@ func (c *Cache) watch(ctx context.Context, a *Artifact, dl *download) {
 type failedReader struct{}
 
 func (failedReader) Read([]byte) (int, error) { return 0, errAborted }
+
+// freeSpacer is a store that can tell how many bytes it has room for.
+type freeSpacer interface {
+	FreeSpace(ctx context.Context) (int64, error)
+}
+
+// roomFor refuses, with an error matching store.ErrFull (a 507), a
+// download whose announced size is more than the store has room for, so
+// that a client gets the 507 before a byte rather than a 200 cut short
+// when the store fills up. Without an announced size, or a store that
+// can tell its free space, it refuses nothing.
+func (c *Cache) roomFor(ctx context.Context, a *Artifact, body io.Reader) error {
+	s, ok := body.(interface{ Size() int64 })
+	if !ok || s.Size() <= 0 {
+		return nil
+	}
+	fs, ok := c.cfg.Store.(freeSpacer)
+	if !ok {
+		return nil
+	}
+	free, err := fs.FreeSpace(ctx)
+	if err != nil || s.Size() <= free {
+		return nil
+	}
+	return c.storeErr(a, fmt.Errorf("%w: %s: upstream announces %d bytes, the store has %d free", store.ErrFull, a.Name, s.Size(), free))
+}

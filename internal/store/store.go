@@ -43,7 +43,9 @@ type FilePutter interface {
 	// room for one copy; otherwise it is copied. After PutFile returns,
 	// f's path may no longer exist, but f stays open and readable (its
 	// offset is unchanged); the caller still closes f and must not write
-	// to it any more.
+	// to it any more. The core stores with PutFile only files it can
+	// fetch again: a store may trade the new name's durability for speed
+	// (a crash may lose it), never its atomicity.
 	PutFile(ctx context.Context, name string, f *os.File) error
 }
 

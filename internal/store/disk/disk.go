@@ -288,10 +288,12 @@ func (s *Store) put(ctx context.Context, name string, content io.Reader, durable
 // PutFile stores the whole content of the temporary file f under name, as
 // [store.FilePutter] says. When f is still at its path and that path is on
 // the store's file system, f is synced, made readable by all like the
-// store's other files, and renamed into place, and the directory is
-// synced: a crash leaves the old file or the whole new one, and the fill
-// needs no second copy's worth of space. Otherwise the content is copied
-// as by Put. Errors are those of Put.
+// store's other files, and renamed into place, and the fill needs no
+// second copy's worth of space. The directories are not synced: the
+// core stores with PutFile only what it can fetch again, so a crash may
+// lose the new name (the file is fetched again) but never leaves part of
+// a file under it, its content having been synced before the rename.
+// Otherwise the content is copied as by Put. Errors are those of Put.
 func (s *Store) PutFile(ctx context.Context, name string, f *os.File) error {
 	if err := store.CheckName(name); err != nil {
 		return fmt.Errorf("put: %w", err)
@@ -327,7 +329,7 @@ func (s *Store) moveInto(name string, f *os.File) (moved bool, err error) {
 		return false, pathError("put", name, err)
 	}
 	dir := path.Dir(name)
-	if err := s.mkdirAll(dir); err != nil {
+	if err := s.mkdirs(dir, false); err != nil {
 		return false, pathError("put", name, err)
 	}
 	if s.fault != nil {
@@ -341,9 +343,6 @@ func (s *Store) moveInto(name string, f *os.File) (moved bool, err error) {
 	}
 	if err != nil {
 		return false, pathError("put", name, err)
-	}
-	if err := s.syncDir(dir); err != nil {
-		return true, pathError("put", name, err)
 	}
 	return true, nil
 }

@@ -32,6 +32,10 @@ type download struct {
 	refs    int // the fill's own, and one per reader
 }
 
+// copyBufs are the 64 KiB buffers of downloads and streams, reused
+// rather than left to the collector: a cold fill runs hundreds.
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}
+
 func newDownload(f *os.File, size, holdback int64) *download {
 	return &download{f: f, size: size, holdback: holdback, changed: make(chan struct{}), refs: 1}
 }
@@ -40,7 +44,9 @@ func newDownload(f *os.File, size, holdback int64) *download {
 // publishes each write. Errors of src are the upstream's; errors writing
 // the file are the mirror's.
 func (d *download) copyFrom(ctx context.Context, src io.Reader, h hash.Hash) (int64, error) {
-	buf := make([]byte, 64<<10)
+	bp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bp)
+	buf := *bp
 	var n int64
 	for {
 		m, rerr := src.Read(buf)

@@ -119,7 +119,9 @@ func (c *Cache) stream(w http.ResponseWriter, a *Artifact, rd *reader) {
 	}
 	w.WriteHeader(http.StatusOK)
 	rcon := http.NewResponseController(w)
-	buf := make([]byte, 64<<10)
+	bp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bp)
+	buf := *bp
 	for {
 		n, err := rd.Read(buf)
 		if n > 0 {

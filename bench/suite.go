@@ -161,6 +161,11 @@ func (b *bench) runSuite(ctx context.Context, s *suite) error {
 			return err
 		}
 	}
+	if s.want("eco") && !b.smoke {
+		if err := b.ecosystems(ctx, s); err != nil {
+			return err
+		}
+	}
 	if s.peers {
 		if err := b.measurePeers(ctx, s, warmData); err != nil {
 			return err

@@ -193,6 +193,7 @@ type clientOps struct {
 	s        *SumDB
 	ctx      context.Context
 	notFound sync.Map // remote lookup paths the database answered 404 or 410
+	tileOps
 }
 
 var _ xsumdb.ClientOps = (*clientOps)(nil)
@@ -201,10 +202,16 @@ func (o *clientOps) ReadRemote(path string) ([]byte, error) {
 	kind := "lookup"
 	if strings.HasPrefix(path, "/tile/") {
 		kind = "tile"
+		if data, err, ok := o.prefetched(path); ok && err == nil {
+			return data, nil
+		}
 	}
 	data, err := o.s.fetch(o.ctx, kind, path)
 	if errors.Is(err, fs.ErrNotExist) && kind == "lookup" {
 		o.notFound.Store(path, struct{}{})
+	}
+	if err == nil && kind == "lookup" {
+		o.prefetchTiles(data)
 	}
 	return data, err
 }

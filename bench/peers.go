@@ -167,6 +167,7 @@ type peerResult struct {
 	rps, rpsNginx    float64
 	p99, p99Nginx    time.Duration
 	rssIdle, rssPeak int64
+	rssRested        int64 // RSS after restAfterWarm without a request
 	wrong            []string // replays that got wrong answers
 }
 
@@ -210,7 +211,7 @@ func (b *bench) measurePeers(ctx context.Context, s *suite, warmData string) err
 		for _, w := range res.wrong {
 			s.add(row{"peers", p.String() + ": WRONG ANSWERS", w, "", "", "", ""})
 		}
-		s.add(row{"peers", p.String() + ": RSS idle after warm replays / peak (VmHWM) over its run", mb(res.rssIdle) + " / " + mb(res.rssPeak), "", "", "gomirror's no higher than goproxy's", ""})
+		s.add(row{"peers", p.String() + ": RSS idle after warm replays / " + restAfterWarm.String() + " later / peak (VmHWM) over its run", mb(res.rssIdle) + " / " + mb(res.rssRested) + " / " + mb(res.rssPeak), "", "", "gomirror's no higher than goproxy's", ""})
 	}
 	return nil
 }
@@ -259,6 +260,11 @@ func (b *bench) measurePeer(ctx context.Context, s *suite, p peer, bin, ngURL st
 	res.warm, res.warmNginx = slices.Min(warm), slices.Min(warmNginx)
 	if mem, err := readMemory(m.pid()); err == nil {
 		res.rssIdle = mem.RSS
+	}
+	if b.rest(ctx) == nil {
+		if mem, err := readMemory(m.pid()); err == nil {
+			res.rssRested = mem.RSS
+		}
 	}
 	paths := hotPaths(s.trace, 256)
 	var rps, rpsN, p99, p99N []float64

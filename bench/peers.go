@@ -167,7 +167,7 @@ type peerResult struct {
 	rps, rpsNginx    float64
 	p99, p99Nginx    time.Duration
 	rssIdle, rssPeak int64
-	rssRested        int64 // RSS after restAfterWarm without a request
+	rssRested        int64    // RSS after restAfterWarm without a request
 	wrong            []string // replays that got wrong answers
 }
 

@@ -74,18 +74,24 @@ func (o *clientOps) prefetchTiles(data []byte) {
 	if err != nil {
 		return
 	}
-	newer, err := tlog.ParseTree([]byte(n.Text))
+	answer, err := tlog.ParseTree([]byte(n.Text))
 	if err != nil {
 		return
 	}
-	var older tlog.Tree
+	var saved tlog.Tree
 	o.s.stateMu.Lock()
 	state, err := o.s.readState()
 	o.s.stateMu.Unlock()
 	if err == nil && len(state) > 0 {
 		if sn, err := note.Open(state, o.s.verifiers); err == nil {
-			older, _ = tlog.ParseTree([]byte(sn.Text))
+			saved, _ = tlog.ParseTree([]byte(sn.Text))
 		}
+	}
+	// The client proves both in the larger of the two trees: the
+	// answer's when it is newer than the saved one, else the saved one.
+	older, newer := saved, answer
+	if saved.N > answer.N {
+		older, newer = answer, saved
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()

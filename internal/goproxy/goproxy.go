@@ -14,7 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/mod/modfile"
 	"golang.org/x/mod/module"
 	"golang.org/x/mod/semver"
 	modzip "golang.org/x/mod/zip"
@@ -44,9 +43,7 @@ type Verifier interface {
 // Prefetcher is implemented by a Verifier that can start a lookup ahead of
 // need. The handler calls Prefetch when it fills the first file of a
 // version that needs no lookup itself (its .info), so that the lookup runs
-// while the client asks for the .mod and the .zip that do, and for each
-// requirement of a go.mod it fills and verifies, whose .mod the go
-// command asks for next.
+// while the client asks for the .mod and the .zip that do.
 type Prefetcher interface {
 	// Prefetch starts the lookup of path@version in the background. It
 	// does not block.
@@ -212,15 +209,7 @@ func (h *Handler) artifact(req request) *pull.Artifact {
 				_, err := verify.ZipFilePrehashed(mv, f, zipHash, pre.wait(ctx))
 				return err
 			}
-			data, err := io.ReadAll(f)
-			if err != nil {
-				return err
-			}
-			if _, err := verify.Mod(mv, data, modHash); err != nil {
-				return err
-			}
-			h.prefetchRequires(data)
-			return nil
+			return verify.File(mv, "."+string(req.kind), f.Name(), zipHash, modHash)
 		}
 	}
 	return a
@@ -272,30 +261,6 @@ func (l *lookup) wait(ctx context.Context) (zipHash, modHash string, err error) 
 		return l.zipHash, l.modHash, l.err
 	case <-ctx.Done():
 		return "", "", ctx.Err()
-	}
-}
-
-// maxRequirePrefetches bounds the requirements of one go.mod whose
-// lookups are started ahead of need.
-const maxRequirePrefetches = 200
-
-// prefetchRequires starts the checksum database lookups of the module
-// versions that a verified go.mod requires: the go command loading the
-// module graph asks for their .mod next.
-func (h *Handler) prefetchRequires(gomod []byte) {
-	p, ok := h.cfg.Verifier.(Prefetcher)
-	if !ok {
-		return
-	}
-	mf, err := modfile.ParseLax("go.mod", gomod, nil)
-	if err != nil {
-		return
-	}
-	for i, r := range mf.Require {
-		if i == maxRequirePrefetches {
-			break
-		}
-		p.Prefetch(r.Mod.Path, r.Mod.Version)
 	}
 }
 

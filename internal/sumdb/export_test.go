@@ -10,9 +10,3 @@ func Waiters(s *SumDB, path, version string) int {
 	}
 	return 0
 }
-
-// Prefetching returns how many prefetched lookups are under way.
-func Prefetching(s *SumDB) int { return len(s.prefetching) }
-
-// MaxPrefetches is maxPrefetches.
-const MaxPrefetches = maxPrefetches

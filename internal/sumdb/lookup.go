@@ -89,11 +89,9 @@ func (s *SumDB) joinLookupLocked(ctx context.Context, key, path, version string)
 // is to be looked up and has not been, so that a later [SumDB.Lookup]
 // finds it done or under way: the GOPROXY handler calls it on the first
 // request that names a version (its .info), well before the .mod and
-// .zip that need the hashes, and for the requirements of each go.mod it
-// fills, which the go command asks for next. At most maxPrefetches run
-// at once; beyond that Prefetch does nothing, leaving the lookup to the
-// fill that needs it. Its outcome is kept only when it succeeds; errors
-// are for the later Lookup to meet again. [SumDB.Shutdown] waits for it.
+// .zip that need the hashes. Its outcome is kept only when it succeeds;
+// errors are for the later Lookup to meet again. [SumDB.Shutdown] waits
+// for it.
 func (s *SumDB) Prefetch(path, version string) {
 	if s.skip(path) || module.Check(path, version) != nil || module.CanonicalVersion(version) != version {
 		return
@@ -102,23 +100,11 @@ func (s *SumDB) Prefetch(path, version string) {
 	if _, ok := s.memo.get(key); ok {
 		return
 	}
-	s.lookupMu.Lock()
-	defer s.lookupMu.Unlock()
-	if s.lookups[key] != nil {
-		return // Under way already.
-	}
-	select {
-	case s.prefetching <- struct{}{}:
-	default:
-		return // Enough under way: this one is left to its fill.
-	}
 	// The prefetch is a waiter that never leaves: the lookup runs to its
 	// end even when every fill that joins it stops waiting.
-	c := s.joinLookupLocked(context.Background(), key, path, version)
-	go func() {
-		<-c.done
-		<-s.prefetching
-	}()
+	s.lookupMu.Lock()
+	s.joinLookupLocked(context.Background(), key, path, version)
+	s.lookupMu.Unlock()
 }
 
 // errNoWaiters cancels a lookup that every caller has stopped waiting for.

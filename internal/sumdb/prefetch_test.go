@@ -2,7 +2,6 @@ package sumdb_test
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -135,20 +134,4 @@ func cached(t *testing.T, st store.Store) map[string][]byte {
 		files[name] = data
 	}
 	return files
-}
-
-// TestPrefetchBounded starts more prefetches than may run at once while
-// the database holds every request: the ones over the bound start
-// nothing, and a version already under way is not started twice.
-func TestPrefetchBounded(t *testing.T) {
-	w := newWorld(t, time.Hour)
-	_, release := w.db.Hold()
-	defer release()
-	for i := range sumdb.MaxPrefetches + 10 {
-		w.sumdb.Prefetch("example.com/many", fmt.Sprintf("v1.0.%d", i))
-		w.sumdb.Prefetch("example.com/many", "v1.0.0")
-	}
-	if got := sumdb.Prefetching(w.sumdb); got != sumdb.MaxPrefetches {
-		t.Errorf("prefetches under way: got %d, want %d", got, sumdb.MaxPrefetches)
-	}
 }

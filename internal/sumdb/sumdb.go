@@ -65,8 +65,6 @@ const (
 	// memoVersions bounds how many module versions' verified hashes are
 	// kept in memory (about 200 bytes each).
 	memoVersions = 8192
-	// maxPrefetches bounds the prefetched lookups under way at once.
-	maxPrefetches = 32
 	// tileMemBytes bounds the hash tiles kept in memory; the store keeps
 	// them all.
 	tileMemBytes = 1 << 20
@@ -108,11 +106,9 @@ type SumDB struct {
 	lookupMu sync.Mutex
 	lookups  map[string]*lookupCall // by module@version
 	memo     *hashMemo              // verified hashes, by module@version
-	// prefetching holds a token per prefetched lookup under way.
-	prefetching chan struct{}
-	tileMem     *memCache          // hash tiles, by cache file name
-	fetches     singleflight.Group // by store name
-	tasks       tasks              // lookups and fetches, for Shutdown
+	tileMem  *memCache              // hash tiles, by cache file name
+	fetches  singleflight.Group     // by store name
+	tasks    tasks                  // lookups and fetches, for Shutdown
 
 	latestMu sync.Mutex
 	latest   []byte
@@ -124,18 +120,17 @@ type SumDB struct {
 // reported by [SumDB.Check], and rebuilt on first use.
 func New(cfg Config) (*SumDB, error) {
 	s := &SumDB{
-		private:     cfg.Private,
-		nosumdb:     cfg.NoSumDB,
-		store:       cfg.Store,
-		stateDir:    cfg.StateDir,
-		latestTTL:   cfg.LatestTTL,
-		http:        cfg.Client,
-		log:         cfg.Logger,
-		metrics:     cfg.Metrics,
-		lookups:     make(map[string]*lookupCall),
-		memo:        newHashMemo(memoVersions),
-		prefetching: make(chan struct{}, maxPrefetches),
-		tileMem:     newMemCache(tileMemBytes),
+		private:   cfg.Private,
+		nosumdb:   cfg.NoSumDB,
+		store:     cfg.Store,
+		stateDir:  cfg.StateDir,
+		latestTTL: cfg.LatestTTL,
+		http:      cfg.Client,
+		log:       cfg.Logger,
+		metrics:   cfg.Metrics,
+		lookups:   make(map[string]*lookupCall),
+		memo:      newHashMemo(memoVersions),
+		tileMem:   newMemCache(tileMemBytes),
 	}
 	if s.latestTTL <= 0 {
 		s.latestTTL = time.Minute

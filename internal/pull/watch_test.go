@@ -64,14 +64,15 @@ func TestWatchSeesEveryByteBeforeCheck(t *testing.T) {
 }
 
 // TestWatchGetsErrorOnFailedDownload checks that a Watch of a download
-// that upstream cuts short reads an error, not io.EOF.
+// that upstream cuts short (before a byte could stream) reads an error,
+// not io.EOF.
 func TestWatchGetsErrorOnFailedDownload(t *testing.T) {
 	f := newFixture(t, nil)
 	f.up.set("cut.bin", big(200<<10))
 	watched := make(chan error, 1)
 	a := f.artifact("cut.bin", 0)
 	a.Fetch = func(context.Context, io.Reader) (io.ReadCloser, error) {
-		return io.NopCloser(io.MultiReader(bytes.NewReader(big(100<<10)), errReader{errors.New("connection reset")})), nil
+		return io.NopCloser(io.MultiReader(bytes.NewReader(big(10<<10)), errReader{errors.New("connection reset")})), nil
 	}
 	a.Watch = func(_ context.Context, r io.Reader) {
 		_, err := io.Copy(io.Discard, r)

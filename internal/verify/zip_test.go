@@ -45,7 +45,14 @@ func compareWithReference(t testing.TB, m module.Version, file string) (accepted
 	compareResults(t, "verify.Zip", want, werr, got, gerr)
 	// The same with the files inflated and hashed while the zip arrives,
 	// in pieces of every size.
+	fi, err := os.Stat(file)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, chunk := range []int{1, 7, 4096, 1 << 20} {
+		if chunk < 4096 && fi.Size() > 64<<10 {
+			continue // As slow as it is thorough: small zips only.
+		}
 		got, gerr, _ := prehashed(t, m, file, chunk)
 		compareResults(t, fmt.Sprintf("verify.ZipFilePrehashed (arriving %d bytes at a time)", chunk), want, werr, got, gerr)
 	}

@@ -202,6 +202,10 @@ func (b *bench) measurePeers(ctx context.Context, s *suite, warmData string) err
 			p, res.cold, res.straight, res.warm, res.warmNginx, res.rps, res.p99, res.rpsNginx, res.p99Nginx, mb(res.rssIdle), mb(res.rssPeak))
 		s.add(row{"peers", p.String() + ": cold fill, verified", secs(res.cold), secs(res.straight) + " straight from upstream",
 			fmt.Sprintf("%.2f×", res.cold.Seconds()/res.straight.Seconds()), "gomirror's lower", ""})
+		if s.coldRatio > 0 {
+			ahead := (res.cold.Seconds() / res.straight.Seconds()) / s.coldRatio
+			s.add(row{"peers", p.String() + ": its cold ratio over gomirror's", fmt.Sprintf("%.2f×", ahead), fmt.Sprintf("gomirror %.2f×", s.coldRatio), "", "≥ 2× (gomirror ahead)", verdict(ahead, 2, true)})
+		}
 		s.add(row{"peers", p.String() + fmt.Sprintf(": warm replay, best of %d", max(s.warmRuns, 1)), secs(res.warm), secs(res.warmNginx) + " nginx (best)",
 			fmt.Sprintf("%.2f×", res.warm.Seconds()/res.warmNginx.Seconds()), "gomirror's lower", ""})
 		s.add(row{"peers", p.String() + ": requests/s, " + fmt.Sprint(s.conns) + " connections (median)", fmt.Sprintf("%.0f", res.rps), fmt.Sprintf("%.0f nginx", res.rpsNginx),

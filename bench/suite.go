@@ -32,6 +32,9 @@ type suite struct {
 
 	rows []row
 	ndir int
+	// coldRatio is gomirror's median cold fill over the straight replay,
+	// once the cold section has run.
+	coldRatio float64
 }
 
 // restAfterWarm is how long a server is left without a request before
@@ -139,6 +142,7 @@ func (b *bench) runSuite(ctx context.Context, s *suite) error {
 		}
 		nearCold = median(cold)
 		r := nearCold.Seconds() / median(direct).Seconds()
+		s.coldRatio = r
 		s.add(row{"cold", fmt.Sprintf("cold fill, verified (%d requests, %s, %d clients)", len(s.trace), mb(s.trace.totalBytes()), s.clients),
 			secs(nearCold), secs(median(direct)) + " straight from upstream", fmt.Sprintf("%.2f×", r), "≤ 1.25×", verdict(r, 1.25, false)})
 		if len(cpu) > 0 {

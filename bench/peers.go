@@ -167,6 +167,7 @@ type peerResult struct {
 	rps, rpsNginx    float64
 	p99, p99Nginx    time.Duration
 	rssIdle, rssPeak int64
+	rssRested        int64    // RSS after restAfterWarm without a request
 	wrong            []string // replays that got wrong answers
 }
 
@@ -201,6 +202,10 @@ func (b *bench) measurePeers(ctx context.Context, s *suite, warmData string) err
 			p, res.cold, res.straight, res.warm, res.warmNginx, res.rps, res.p99, res.rpsNginx, res.p99Nginx, mb(res.rssIdle), mb(res.rssPeak))
 		s.add(row{"peers", p.String() + ": cold fill, verified", secs(res.cold), secs(res.straight) + " straight from upstream",
 			fmt.Sprintf("%.2f×", res.cold.Seconds()/res.straight.Seconds()), "gomirror's lower", ""})
+		if s.coldRatio > 0 {
+			ahead := (res.cold.Seconds() / res.straight.Seconds()) / s.coldRatio
+			s.add(row{"peers", p.String() + ": its cold ratio over gomirror's", fmt.Sprintf("%.2f×", ahead), fmt.Sprintf("gomirror %.2f×", s.coldRatio), "", "≥ 2× (gomirror ahead)", verdict(ahead, 2, true)})
+		}
 		s.add(row{"peers", p.String() + fmt.Sprintf(": warm replay, best of %d", max(s.warmRuns, 1)), secs(res.warm), secs(res.warmNginx) + " nginx (best)",
 			fmt.Sprintf("%.2f×", res.warm.Seconds()/res.warmNginx.Seconds()), "gomirror's lower", ""})
 		s.add(row{"peers", p.String() + ": requests/s, " + fmt.Sprint(s.conns) + " connections (median)", fmt.Sprintf("%.0f", res.rps), fmt.Sprintf("%.0f nginx", res.rpsNginx),
@@ -210,7 +215,7 @@ func (b *bench) measurePeers(ctx context.Context, s *suite, warmData string) err
 		for _, w := range res.wrong {
 			s.add(row{"peers", p.String() + ": WRONG ANSWERS", w, "", "", "", ""})
 		}
-		s.add(row{"peers", p.String() + ": RSS idle after warm replays / peak (VmHWM) over its run", mb(res.rssIdle) + " / " + mb(res.rssPeak), "", "", "gomirror's no higher than goproxy's", ""})
+		s.add(row{"peers", p.String() + ": RSS idle after warm replays / " + restAfterWarm.String() + " later / peak (VmHWM) over its run", mb(res.rssIdle) + " / " + mb(res.rssRested) + " / " + mb(res.rssPeak), "", "", "gomirror's no higher than goproxy's", ""})
 	}
 	return nil
 }
@@ -259,6 +264,11 @@ func (b *bench) measurePeer(ctx context.Context, s *suite, p peer, bin, ngURL st
 	res.warm, res.warmNginx = slices.Min(warm), slices.Min(warmNginx)
 	if mem, err := readMemory(m.pid()); err == nil {
 		res.rssIdle = mem.RSS
+	}
+	if b.rest(ctx) == nil {
+		if mem, err := readMemory(m.pid()); err == nil {
+			res.rssRested = mem.RSS
+		}
 	}
 	paths := hotPaths(s.trace, 256)
 	var rps, rpsN, p99, p99N []float64

@@ -58,11 +58,13 @@ type options struct {
 	mirror    string
 	out       string
 	keep      bool
+	cold      bool
 }
 
 // target is one registry under measurement.
 type target struct {
 	name, registry string
+	start          func(dir string) (registry string, stop func(), err error)
 	times          []time.Duration
 }
 
@@ -75,6 +77,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.StringVar(&o.mirror, "mirror", "", "measure the npm mirror at this URL (http://host:port/npm/) instead of an in-process one")
 	fs.StringVar(&o.out, "o", "", "also write the results table to this file")
 	fs.BoolVar(&o.keep, "keep", false, "keep the work directory")
+	fs.BoolVar(&o.cold, "cold", false, "time cold installs: gomirror and verdaccio start each run with empty storage, not warmed")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -98,36 +101,50 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 
-	mirrorURL := o.mirror
-	if mirrorURL == "" {
-		u, stop, err := startMirror(ctx, filepath.Join(work, "gomirror"))
-		if err != nil {
-			return err
-		}
-		defer stop()
-		mirrorURL = u
-	}
-	vdURL, stopVD, err := startVerdaccio(ctx, npmBin, filepath.Join(home, ".cache", "gomirror-bench", "verdaccio"), o.verdaccio, filepath.Join(work, "verdaccio"))
-	if err != nil {
-		return err
-	}
-	defer stopVD()
-
+	vdCache := filepath.Join(home, ".cache", "gomirror-bench", "verdaccio")
+	// Each target's start gives its registry URL; in a cold run it is
+	// called before every install, with new storage each time.
 	targets := []*target{
-		{name: "gomirror", registry: mirrorURL},
-		{name: "verdaccio " + o.verdaccio, registry: vdURL},
-		{name: "registry.npmjs.org", registry: npm.DefaultUpstream},
+		{name: "gomirror", start: func(dir string) (string, func(), error) {
+			if o.mirror != "" {
+				return o.mirror, func() {}, nil
+			}
+			return startMirror(ctx, dir)
+		}},
+		{name: "verdaccio " + o.verdaccio, start: func(dir string) (string, func(), error) {
+			return startVerdaccio(ctx, npmBin, vdCache, o.verdaccio, dir)
+		}},
+		{name: "registry.npmjs.org", start: func(string) (string, func(), error) { return npm.DefaultUpstream, func() {}, nil }},
+	}
+	if o.cold && o.mirror != "" {
+		return errors.New("-cold measures gomirror in this process: drop -mirror")
 	}
 	n := 0
 	install := func(t *target) (time.Duration, error) {
 		n++
 		dir := filepath.Join(work, fmt.Sprintf("run%d", n))
+		if o.cold {
+			reg, stop, err := t.start(filepath.Join(dir, "storage"))
+			if err != nil {
+				return 0, err
+			}
+			defer stop()
+			t.registry = reg
+		}
 		return installOnce(ctx, npmBin, dir, t.registry, o.pkg)
 	}
-	for _, t := range targets {
-		logf("warming %s (%s)", t.name, t.registry)
-		if _, err := install(t); err != nil {
-			return fmt.Errorf("warming %s: %w", t.name, err)
+	if !o.cold {
+		for i, t := range targets {
+			reg, stop, err := t.start(filepath.Join(work, fmt.Sprintf("storage%d", i)))
+			if err != nil {
+				return err
+			}
+			defer stop()
+			t.registry = reg
+			logf("warming %s (%s)", t.name, t.registry)
+			if _, err := install(t); err != nil {
+				return fmt.Errorf("warming %s: %w", t.name, err)
+			}
 		}
 	}
 	for i := range o.runs {
@@ -141,7 +158,11 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 	}
 	var table strings.Builder
-	fmt.Fprintf(&table, "warm `npm install %s` (%d runs, median; new project and empty npm cache each run)\n\n", o.pkg, o.runs)
+	mode := "warm"
+	if o.cold {
+		mode = "cold"
+	}
+	fmt.Fprintf(&table, "%s `npm install %s` (%d runs, median; new project and empty npm cache each run)\n\n", mode, o.pkg, o.runs)
 	fmt.Fprintf(&table, "| target | median | runs | vs gomirror |\n| --- | --- | --- | --- |\n")
 	base := median(targets[0].times)
 	for _, t := range targets {

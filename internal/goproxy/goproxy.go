@@ -40,6 +40,16 @@ type Verifier interface {
 	Lookup(ctx context.Context, path, version string) (zipHash, modHash string, err error)
 }
 
+// Prefetcher is implemented by a Verifier that can start a lookup ahead of
+// need. The handler calls Prefetch when it fills the first file of a
+// version that needs no lookup itself (its .info), so that the lookup runs
+// while the client asks for the .mod and the .zip that do.
+type Prefetcher interface {
+	// Prefetch starts the lookup of path@version in the background. It
+	// does not block.
+	Prefetch(path, version string)
+}
+
 // Config configures a Handler. Cache and Upstream are required.
 type Config struct {
 	// Cache is the pull-through core that stores, fills and serves.
@@ -165,7 +175,7 @@ func (h *Handler) artifact(req request) *pull.Artifact {
 	case req.kind == kindList:
 		a.Fetch = h.fetcher(req, nil)
 		a.Check = func(_ context.Context, f *os.File) error { return checkList(mv.Path, f) }
-	case !req.kind.Immutable():
+	case !req.kind.Immutable() || req.kind == kindInfo:
 		a.Fetch = h.fetcher(req, nil)
 		a.Check = func(_ context.Context, f *os.File) error {
 			data, err := io.ReadAll(f)
@@ -177,8 +187,16 @@ func (h *Handler) artifact(req request) *pull.Artifact {
 	default:
 		lk := &lookup{}
 		a.Fetch = h.fetcher(req, lk)
+		var pre *prehash
+		if req.kind == kindZip {
+			// Inflate and hash the zip's files while it downloads.
+			pre = &prehash{done: make(chan struct{})}
+			a.Watch = pre.run
+		}
 		a.Check = func(ctx context.Context, f *os.File) error {
+			start := time.Now()
 			zipHash, modHash, err := lk.wait(ctx)
+			h.cfg.Cache.ObservePhase(a, pull.PhaseLookup, time.Since(start))
 			if err != nil {
 				if errors.Is(err, fs.ErrNotExist) {
 					return fmt.Errorf("%w: %s: not in the checksum database: %v", pull.ErrRefused, mv, err)
@@ -186,8 +204,9 @@ func (h *Handler) artifact(req request) *pull.Artifact {
 				return fmt.Errorf("%w: %s: cannot verify: checksum database: %v", pull.ErrUpstream, mv, err)
 			}
 			if req.kind == kindZip {
-				// The download is open already: check it in one pass.
-				_, err := verify.ZipFile(mv, f, zipHash)
+				// The download is open already: check it in one pass,
+				// taking the hashes of the files inflated as it arrived.
+				_, err := verify.ZipFilePrehashed(mv, f, zipHash, pre.wait(ctx))
 				return err
 			}
 			return verify.File(mv, "."+string(req.kind), f.Name(), zipHash, modHash)
@@ -203,6 +222,8 @@ func (h *Handler) fetcher(req request, lk *lookup) func(ctx context.Context, _ i
 	return func(ctx context.Context, _ io.Reader) (io.ReadCloser, error) {
 		if lk != nil {
 			lk.start(ctx, h.cfg.Verifier, req)
+		} else if p, ok := h.cfg.Verifier.(Prefetcher); ok && req.kind == kindInfo {
+			p.Prefetch(req.path, req.version)
 		}
 		body, err := h.cfg.Upstream.Fetch(ctx, req.name)
 		if err != nil {
@@ -240,6 +261,30 @@ func (l *lookup) wait(ctx context.Context) (zipHash, modHash string, err error) 
 		return l.zipHash, l.modHash, l.err
 	case <-ctx.Done():
 		return "", "", ctx.Err()
+	}
+}
+
+// prehash inflates and hashes a zip's files while it downloads.
+type prehash struct {
+	done chan struct{}
+	p    *verify.Prehashed
+}
+
+// run is the artifact's Watch.
+func (p *prehash) run(_ context.Context, r io.Reader) {
+	defer close(p.done)
+	p.p = verify.Prehash(r)
+}
+
+// wait returns what run learnt, once it has read the whole download, or
+// nil when it never ran or ctx is done first: the check then reads the
+// zip itself.
+func (p *prehash) wait(ctx context.Context) *verify.Prehashed {
+	select {
+	case <-p.done:
+		return p.p
+	case <-ctx.Done():
+		return nil
 	}
 }
 

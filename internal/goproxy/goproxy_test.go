@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -575,5 +576,42 @@ func TestOversizeZipRefusedBeforeDownload(t *testing.T) {
 	}
 	if up.read {
 		t.Error("the body of a zip announced over the limit was read")
+	}
+}
+
+// prefetchVerifier is a fakeVerifier that records prefetches.
+type prefetchVerifier struct {
+	*fakeVerifier
+	mu         sync.Mutex
+	prefetched []module.Version
+}
+
+func (v *prefetchVerifier) Prefetch(path, version string) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.prefetched = append(v.prefetched, module.Version{Path: path, Version: version})
+}
+
+// TestPrefetchOnInfo checks that filling a version's .info starts its
+// checksum database lookup ahead of the .mod and .zip, and that nothing
+// else does: not a hit, not the .mod or .zip (which look up themselves).
+func TestPrefetchOnInfo(t *testing.T) {
+	mod := sumdbtest.NewModule(t, "example.com/hello", "v1.0.0", map[string]string{"hello.go": "package hello\n"})
+	var pv *prefetchVerifier
+	f := newFixture(t, []*sumdbtest.Module{mod}, func(c *Config) {
+		pv = &prefetchVerifier{fakeVerifier: c.Verifier.(*fakeVerifier)}
+		c.Verifier = pv
+	})
+	base := "/example.com/hello/@v/v1.0.0"
+	for _, p := range []string{base + ".info", base + ".info", base + ".mod", base + ".zip", "/example.com/hello/@v/list"} {
+		if w := f.get(t, p); w.Code != http.StatusOK {
+			t.Fatalf("GET %s: got %d %s, want 200", p, w.Code, w.Body)
+		}
+	}
+	pv.mu.Lock()
+	defer pv.mu.Unlock()
+	want := []module.Version{mod.Version}
+	if !slices.Equal(pv.prefetched, want) {
+		t.Errorf("prefetches: got %v, want %v (the .info's fill only)", pv.prefetched, want)
 	}
 }

@@ -48,6 +48,15 @@ type Metrics struct {
 	// StoreWriteFailures counts failed writes to the store, by reason
 	// (full, error).
 	StoreWriteFailures *prometheus.CounterVec
+	// FillPhases observes where a fill's time goes, by ecosystem, kind
+	// and phase: upstream (from the fill's start to the download's last
+	// byte), check (the artifact's check after the last byte), lookup
+	// (the part of check spent waiting for the checksum database), and
+	// store (storing the checked file).
+	FillPhases *prometheus.HistogramVec
+	// SumDBDuration observes how long checksum database requests sent
+	// upstream take, by kind (latest, lookup, tile).
+	SumDBDuration *prometheus.HistogramVec
 }
 
 // New makes the collectors and registers them with reg, when reg is not nil.
@@ -104,11 +113,21 @@ func New(reg prometheus.Registerer) *Metrics {
 			Name: "gomirror_store_write_failures_total",
 			Help: "Failed writes to the store, by reason (full, error).",
 		}, []string{"reason"}),
+		FillPhases: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "gomirror_fill_phase_seconds",
+			Help:    "Time spent in each phase of a fill (upstream, check, lookup, store), by ecosystem and kind.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2.5, 12),
+		}, []string{"ecosystem", "kind", "phase"}),
+		SumDBDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "gomirror_sumdb_fetch_duration_seconds",
+			Help:    "Time taken by checksum database requests sent upstream, by kind.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2.5, 12),
+		}, []string{"kind"}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.Requests, m.BytesServed, m.StoreLookups, m.Fills, m.StaleServed,
 			m.UpstreamFetches, m.UpstreamDuration, m.FetchesInFlight, m.VerifyFailures,
-			m.SumDBFetches, m.CoordinationDegraded, m.StoreWriteFailures)
+			m.SumDBFetches, m.CoordinationDegraded, m.StoreWriteFailures, m.FillPhases, m.SumDBDuration)
 	}
 	return m
 }

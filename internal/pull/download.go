@@ -26,11 +26,16 @@ type download struct {
 
 	mu      sync.Mutex
 	written int64
+	allIn   bool  // every byte is in: the checks may still refuse them
 	end     bool  // no more bytes will come
 	err     error // set at the end: nil means checked and stored
 	changed chan struct{}
 	refs    int // the fill's own, and one per reader
 }
+
+// copyBufs are the 64 KiB buffers of downloads and streams, reused
+// rather than left to the collector: a cold fill runs hundreds.
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}
 
 func newDownload(f *os.File, size, holdback int64) *download {
 	return &download{f: f, size: size, holdback: holdback, changed: make(chan struct{}), refs: 1}
@@ -40,7 +45,9 @@ func newDownload(f *os.File, size, holdback int64) *download {
 // publishes each write. Errors of src are the upstream's; errors writing
 // the file are the mirror's.
 func (d *download) copyFrom(ctx context.Context, src io.Reader, h hash.Hash) (int64, error) {
-	buf := make([]byte, 64<<10)
+	bp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bp)
+	buf := *bp
 	var n int64
 	for {
 		m, rerr := src.Read(buf)
@@ -77,6 +84,29 @@ func (d *download) publish(n int64) {
 	d.written = n
 	close(d.changed)
 	d.changed = make(chan struct{})
+	d.mu.Unlock()
+}
+
+// knownSize returns the download's size: the announced one, or the
+// written one once it has ended, or -1.
+func (d *download) knownSize() int64 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.size < 0 && d.end && d.err == nil {
+		return d.written
+	}
+	return d.size
+}
+
+// arrived records that every byte is in, for the readers that see the
+// bytes before the checks (see newWatcher).
+func (d *download) arrived() {
+	d.mu.Lock()
+	if !d.allIn {
+		d.allIn = true
+		close(d.changed)
+		d.changed = make(chan struct{})
+	}
 	d.mu.Unlock()
 }
 
@@ -132,6 +162,20 @@ type reader struct {
 	ctx context.Context
 	d   *download
 	off int64
+	// watcher readers get every byte as it arrives, held back or not,
+	// and io.EOF once all are in, before the checks.
+	watcher bool
+}
+
+// newWatcher returns a reader of every byte of d as it arrives, for an
+// artifact's Watch, or nil when d has already failed. The caller closes
+// it.
+func (d *download) newWatcher(ctx context.Context) *reader {
+	r := d.newReader(ctx)
+	if r != nil {
+		r.watcher = true
+	}
+	return r
 }
 
 // newReader returns a reader of d, or nil when d has already failed. The
@@ -170,6 +214,11 @@ func (r *reader) Read(p []byte) (int, error) {
 		n, end, err, changed := r.d.readable()
 		if err != nil {
 			return 0, errAborted
+		}
+		if r.watcher {
+			r.d.mu.Lock()
+			n, end = r.d.written, r.d.allIn || r.d.end
+			r.d.mu.Unlock()
 		}
 		if r.off < n {
 			p = p[:min(int64(len(p)), n-r.off)]

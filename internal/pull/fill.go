@@ -193,6 +193,7 @@ func (c *Cache) fill(ctx context.Context, a *Artifact, f *flight) (err error) {
 		rc.Close()
 		return nil
 	}
+	pt := c.startPhases(a)
 	body, err := c.fetch(ctx, a, nil)
 	if err != nil {
 		return err
@@ -202,6 +203,7 @@ func (c *Cache) fill(ctx context.Context, a *Artifact, f *flight) (err error) {
 	if err != nil {
 		return err
 	}
+	pt.end(PhaseUpstream)
 	defer dl.release()
 	defer func() {
 		if err != nil {
@@ -212,8 +214,13 @@ func (c *Cache) fill(ctx context.Context, a *Artifact, f *flight) (err error) {
 		dl.finish(err)
 		return err
 	}
+	pt.end(PhaseCheck)
+	// The file is checked: the clients streaming it get its held-back
+	// tail now, not after the store's syncs. A failure to store it is the
+	// mirror's, not theirs; the next request fills again.
+	dl.finish(nil)
 	err = c.put(ctx, a, dl.f)
-	dl.finish(err)
+	pt.end(PhaseStore)
 	return err
 }
 
@@ -265,6 +272,7 @@ func (c *Cache) fillMetadata(ctx context.Context, a *Artifact, f *flight) (err e
 	if prev != nil {
 		prevReader = prev
 	}
+	pt := c.startPhases(a)
 	body, err := c.fetch(ctx, a, prevReader)
 	if errors.Is(err, ErrNotModified) && prev != nil {
 		rc, gerr := c.cfg.Store.Get(ctx, a.Name)
@@ -286,11 +294,15 @@ func (c *Cache) fillMetadata(ctx context.Context, a *Artifact, f *flight) (err e
 	if err != nil {
 		return err
 	}
+	pt.end(PhaseUpstream)
 	defer dl.release()
 	if err := c.check(ctx, a, dl); err != nil {
 		return err
 	}
-	return c.put(ctx, a, dl.f)
+	pt.end(PhaseCheck)
+	err = c.put(ctx, a, dl.f)
+	pt.end(PhaseStore)
+	return err
 }
 
 // fetch asks upstream for a and remembers a "not found" answer.
@@ -301,6 +313,10 @@ func (c *Cache) fetch(ctx context.Context, a *Artifact, prev io.Reader) (io.Read
 		if s, ok := body.(interface{ Size() int64 }); ok && s.Size() > a.maxSize() {
 			body.Close()
 			return nil, c.refuse(ctx, a, fmt.Errorf("%s: upstream announces %d bytes, over the limit of %d", a.Name, s.Size(), a.maxSize()))
+		}
+		if err := c.roomFor(ctx, a, body); err != nil {
+			body.Close()
+			return nil, err
 		}
 		return body, nil
 	case errors.Is(err, fs.ErrNotExist):
@@ -341,6 +357,9 @@ func (c *Cache) download(ctx context.Context, a *Artifact, body io.Reader, f *fl
 			close(f.started)
 		}
 	}
+	if a.Watch != nil {
+		c.watch(ctx, a, dl)
+	}
 	var h hash.Hash
 	if want != nil {
 		h, err = newHash(want.Algorithm)
@@ -374,6 +393,7 @@ func (c *Cache) download(ctx context.Context, a *Artifact, body io.Reader, f *fl
 		dl.release()
 		return nil, err
 	}
+	dl.arrived()
 	return dl, nil
 }
 

@@ -2,6 +2,7 @@ package pull
 
 import (
 	"net/http"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"time"
@@ -18,6 +19,9 @@ const (
 	hotTTL = 5 * time.Second
 	// defaultHotCacheSize bounds the bytes kept in memory.
 	defaultHotCacheSize = 16 << 20
+	// hotReleaseBytes is how much a sweep must free to hand memory back
+	// to the system at once.
+	hotReleaseBytes = 1 << 20
 )
 
 // hotCache keeps small versioned files in memory for a few seconds, so
@@ -30,6 +34,9 @@ type hotCache struct {
 	max     int64
 	size    int64
 	entries map[string]*hotEntry
+	// sweeping is set while a sweep of expired entries is scheduled;
+	// guarded by mu.
+	sweeping bool
 }
 
 // hotEntry is a cached file with its response headers worked out once. It
@@ -105,6 +112,36 @@ func (c *hotCache) put(rawPath string, a *Artifact, data []byte, mod, now time.T
 	if c.size+int64(len(data)) <= c.max {
 		c.entries[rawPath] = e
 		c.size += int64(len(data))
+		if !c.sweeping {
+			c.sweeping = true
+			time.AfterFunc(2*c.ttl, c.sweep)
+		}
 	}
 	return e
+}
+
+// sweep drops the expired entries, so that the memory of files no longer
+// hit goes back to the system rather than waiting for puts to evict
+// them, and schedules itself again while entries remain. When it frees
+// much, it hands the memory back at once: an idle mirror should not hold
+// the files of its last burst.
+func (c *hotCache) sweep() {
+	now := time.Now()
+	c.mu.Lock()
+	freed := int64(0)
+	for k, v := range c.entries {
+		if now.After(v.expires) {
+			freed += int64(len(v.data))
+			c.size -= int64(len(v.data))
+			delete(c.entries, k)
+		}
+	}
+	c.sweeping = len(c.entries) > 0
+	if c.sweeping {
+		time.AfterFunc(2*c.ttl, c.sweep)
+	}
+	c.mu.Unlock()
+	if freed >= hotReleaseBytes {
+		debug.FreeOSMemory()
+	}
 }

@@ -127,3 +127,35 @@ func TestLargeFilesAreNotKeptInMemory(t *testing.T) {
 type recorderT = httptest.ResponseRecorder
 
 func newRecorderT() *recorderT { return httptest.NewRecorder() }
+
+// TestHotCacheSweepDropsExpired checks that a sweep drops the expired
+// entries, keeps the live ones, and stays scheduled only while entries
+// remain.
+func TestHotCacheSweepDropsExpired(t *testing.T) {
+	c := newHotCache(1 << 20)
+	a := &Artifact{Ecosystem: "test", Kind: "file", ContentType: "text/plain"}
+	now := time.Now()
+	c.put("/old", a, []byte("old"), now, now.Add(-time.Hour))
+	c.put("/live", a, []byte("live"), now, now)
+	c.sweep()
+	if c.get("/old", now.Add(-time.Hour)) != nil {
+		t.Errorf("expired entry: still kept after a sweep")
+	}
+	if c.get("/live", now) == nil {
+		t.Errorf("live entry: dropped by a sweep")
+	}
+	c.mu.Lock()
+	size, sweeping := c.size, c.sweeping
+	c.mu.Unlock()
+	if size != 4 || !sweeping {
+		t.Errorf("after the sweep: got size %d, sweeping %v; want 4, true", size, sweeping)
+	}
+	c.put("/live", a, []byte("live"), now, now.Add(-time.Hour))
+	c.sweep()
+	c.mu.Lock()
+	size, sweeping = c.size, c.sweeping
+	c.mu.Unlock()
+	if size != 0 || sweeping {
+		t.Errorf("after sweeping everything: got size %d, sweeping %v; want 0, false", size, sweeping)
+	}
+}

@@ -204,6 +204,14 @@ type Artifact struct {
 	// matched and before it is stored. f is positioned at its start. An
 	// error refuses the file: it is counted, logged and never stored.
 	Check func(ctx context.Context, f *os.File) error
+	// Watch, when not nil, is called in a goroutine of its own as the
+	// download starts, with a reader of every byte as it arrives: it
+	// reads io.EOF once the last byte is in, before Check runs, or an
+	// error when the download fails. An ecosystem uses it to do the work
+	// of its Check while the bytes arrive (inflating and hashing a zip,
+	// say), so that after the last byte Check has little left to do.
+	// Check must not rely on Watch having run: it may not have.
+	Watch func(ctx context.Context, r io.Reader)
 	// HotKey names the file in the in-memory cache of small immutable
 	// files, as the ecosystem looks it up with [Cache.ServeHot] before it
 	// parses a request. Empty means Name.

@@ -114,12 +114,14 @@ func (c *Cache) stream(w http.ResponseWriter, a *Artifact, rd *reader) {
 	hdr := w.Header()
 	hdr.Set("Content-Type", a.ContentType)
 	hdr["Cache-Control"] = immutableCacheControlValue
-	if rd.d.size >= 0 {
-		hdr.Set("Content-Length", strconv.FormatInt(rd.d.size, 10))
+	if size := rd.d.knownSize(); size >= 0 {
+		hdr.Set("Content-Length", strconv.FormatInt(size, 10))
 	}
 	w.WriteHeader(http.StatusOK)
 	rcon := http.NewResponseController(w)
-	buf := make([]byte, 64<<10)
+	bp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bp)
+	buf := *bp
 	for {
 		n, err := rd.Read(buf)
 		if n > 0 {

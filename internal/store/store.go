@@ -43,8 +43,30 @@ type FilePutter interface {
 	// room for one copy; otherwise it is copied. After PutFile returns,
 	// f's path may no longer exist, but f stays open and readable (its
 	// offset is unchanged); the caller still closes f and must not write
-	// to it any more.
+	// to it any more. The core stores with PutFile only files it can
+	// fetch again: a store may trade the new name's durability for speed
+	// (a crash may lose it), never its atomicity.
 	PutFile(ctx context.Context, name string, f *os.File) error
+}
+
+// CachePutter is implemented by stores that can store a file that is a
+// cache of something fetched again at will (a checksum database tile, say)
+// more cheaply than Put: atomically for readers, as Put does, but without
+// forcing it to stable storage first. After a crash such a file may be
+// missing, empty or, on some file systems, damaged, so whoever reads it
+// back checks it before use.
+type CachePutter interface {
+	// PutCache stores content under name as Put does, without syncing it.
+	PutCache(ctx context.Context, name string, content io.Reader) error
+}
+
+// PutCache stores content under name with st's PutCache when it has one,
+// and with Put otherwise.
+func PutCache(ctx context.Context, st Store, name string, content io.Reader) error {
+	if cp, ok := st.(CachePutter); ok {
+		return cp.PutCache(ctx, name, content)
+	}
+	return st.Put(ctx, name, content)
 }
 
 // Walker is implemented by stores that can list the names under a prefix.

@@ -12,6 +12,10 @@ import (
 
 	"golang.org/x/mod/module"
 	xsumdb "golang.org/x/mod/sumdb"
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/gomirror/gomirror/internal/store"
 )
 
 // Lookup returns the hashes the checksum database holds for path@version:
@@ -40,17 +44,11 @@ func (s *SumDB) Lookup(ctx context.Context, path, version string) (zipHash, modH
 		return "", "", fmt.Errorf("looking up %s@%s in %s: %w", path, version, s.name, context.Cause(ctx))
 	}
 	key := path + "@" + version
-	s.lookupMu.Lock()
-	c := s.lookups[key]
-	if c == nil {
-		// The lookup keeps ctx's values, not its cancellation: it belongs
-		// to all of its waiters.
-		lctx, t := s.tasks.start(context.WithoutCancel(ctx))
-		c = &lookupCall{task: t, done: make(chan struct{})}
-		s.lookups[key] = c
-		go s.runLookup(lctx, key, c, path, version)
+	if h, ok := s.memo.get(key); ok {
+		return h.zip, h.mod, nil
 	}
-	c.waiters++
+	s.lookupMu.Lock()
+	c := s.joinLookupLocked(ctx, key, path, version)
 	s.lookupMu.Unlock()
 
 	select {
@@ -70,6 +68,45 @@ func (s *SumDB) Lookup(ctx context.Context, path, version string) (zipHash, modH
 	}
 }
 
+// joinLookupLocked returns the lookup of path@version, called key, in
+// flight, starting it with ctx when there is none, and counts one more
+// waiter. The caller holds lookupMu.
+func (s *SumDB) joinLookupLocked(ctx context.Context, key, path, version string) *lookupCall {
+	c := s.lookups[key]
+	if c == nil {
+		// The lookup keeps ctx's values, not its cancellation: it belongs
+		// to all of its waiters.
+		lctx, t := s.tasks.start(context.WithoutCancel(ctx))
+		c = &lookupCall{task: t, done: make(chan struct{})}
+		s.lookups[key] = c
+		go s.runLookup(lctx, key, c, path, version)
+	}
+	c.waiters++
+	return c
+}
+
+// Prefetch starts the lookup of path@version in the background, when it
+// is to be looked up and has not been, so that a later [SumDB.Lookup]
+// finds it done or under way: the GOPROXY handler calls it on the first
+// request that names a version (its .info), well before the .mod and
+// .zip that need the hashes. Its outcome is kept only when it succeeds;
+// errors are for the later Lookup to meet again. [SumDB.Shutdown] waits
+// for it.
+func (s *SumDB) Prefetch(path, version string) {
+	if s.skip(path) || module.Check(path, version) != nil || module.CanonicalVersion(version) != version {
+		return
+	}
+	key := path + "@" + version
+	if _, ok := s.memo.get(key); ok {
+		return
+	}
+	// The prefetch is a waiter that never leaves: the lookup runs to its
+	// end even when every fill that joins it stops waiting.
+	s.lookupMu.Lock()
+	s.joinLookupLocked(context.Background(), key, path, version)
+	s.lookupMu.Unlock()
+}
+
 // errNoWaiters cancels a lookup that every caller has stopped waiting for.
 var errNoWaiters = errors.New("no caller waits for the lookup")
 
@@ -87,6 +124,9 @@ type lookupCall struct {
 func (s *SumDB) runLookup(ctx context.Context, key string, c *lookupCall, path, version string) {
 	defer s.tasks.finish(c.task)
 	zip, mod, err := s.lookup(ctx, path, version)
+	if err == nil {
+		s.memo.put(key, hashes{zip: zip, mod: mod})
+	}
 	s.lookupMu.Lock()
 	if s.lookups[key] == c {
 		delete(s.lookups, key)
@@ -159,6 +199,7 @@ type clientOps struct {
 	s        *SumDB
 	ctx      context.Context
 	notFound sync.Map // remote lookup paths the database answered 404 or 410
+	tileOps
 }
 
 var _ xsumdb.ClientOps = (*clientOps)(nil)
@@ -167,10 +208,16 @@ func (o *clientOps) ReadRemote(path string) ([]byte, error) {
 	kind := "lookup"
 	if strings.HasPrefix(path, "/tile/") {
 		kind = "tile"
+		if data, err, ok := o.prefetched(path); ok && err == nil {
+			return data, nil
+		}
 	}
 	data, err := o.s.fetch(o.ctx, kind, path)
 	if errors.Is(err, fs.ErrNotExist) && kind == "lookup" {
 		o.notFound.Store(path, struct{}{})
+	}
+	if err == nil && kind == "lookup" {
+		o.prefetchTiles(data)
 	}
 	return data, err
 }
@@ -206,22 +253,80 @@ func (o *clientOps) WriteConfig(file string, old, new []byte) error {
 	return o.s.compareAndWriteState(old, new)
 }
 
+// ReadCache reads a lookup or a tile that an earlier lookup kept: a tile
+// from memory when it is there, else from the store. The store keeps them
+// without syncing each (see WriteCache), so what it gives back is checked
+// for the damage a crash can leave, an empty or cut file, and counts as
+// missing when damaged; the verifying client proves the rest.
 func (o *clientOps) ReadCache(file string) ([]byte, error) {
+	tile := isTileFile(file)
+	if tile {
+		if data, ok := o.s.tileMem.get(file); ok {
+			return data, nil
+		}
+	}
 	ctx, cancel := context.WithTimeout(o.ctx, fetchTimeout)
 	defer cancel()
 	data, err := o.s.readStore(ctx, "sumdb/"+file)
-	if err == nil && len(data) == 0 {
-		err = fs.ErrNotExist
+	if err != nil {
+		return nil, err
 	}
-	return data, err
+	if cerr := o.s.checkCacheFile(file, data); cerr != nil {
+		o.s.log.Debug("ignoring damaged checksum database cache file", "name", "sumdb/"+file, "err", cerr)
+		return nil, fs.ErrNotExist
+	}
+	if tile {
+		o.s.tileMem.put(file, data)
+	}
+	return data, nil
 }
 
+// WriteCache keeps a lookup or a tile that the client has verified: a
+// tile in memory, and both in the store without a sync each (they can be
+// fetched again, and ReadCache checks them).
 func (o *clientOps) WriteCache(file string, data []byte) {
+	if isTileFile(file) {
+		o.s.tileMem.put(file, bytes.Clone(data))
+	}
 	ctx, cancel := context.WithTimeout(o.ctx, fetchTimeout)
 	defer cancel()
-	if err := o.s.store.Put(ctx, "sumdb/"+file, bytes.NewReader(data)); err != nil && o.ctx.Err() == nil {
+	if err := store.PutCache(ctx, o.s.store, "sumdb/"+file, bytes.NewReader(data)); err != nil && o.ctx.Err() == nil {
 		o.s.log.Warn("caching checksum database file", "name", "sumdb/"+file, "err", err)
 	}
+}
+
+// isTileFile reports whether a cache file ("NAME/tile/8/0/001") is a tile.
+func isTileFile(file string) bool {
+	return strings.Contains(file, "/tile/")
+}
+
+// checkCacheFile reports damage in a cached lookup or tile: an empty
+// file, a lookup that is not a record with a tree head, a hash tile of
+// the wrong length, a lookup whose tree head the database did not sign.
+func (s *SumDB) checkCacheFile(file string, data []byte) error {
+	if len(data) == 0 {
+		return errors.New("empty file")
+	}
+	if _, rest, ok := strings.Cut(file, "/tile/"); ok {
+		t, err := tlog.ParseTilePath("tile/" + rest)
+		if err != nil {
+			return err
+		}
+		if t.L >= 0 && len(data) != t.W*tlog.HashSize {
+			return fmt.Errorf("tile has %d bytes, want %d", len(data), t.W*tlog.HashSize)
+		}
+		return nil
+	}
+	if strings.Contains(file, "/lookup/") {
+		_, _, treeMsg, err := tlog.ParseRecord(data)
+		if err != nil {
+			return err
+		}
+		if _, err := note.Open(treeMsg, s.verifiers); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (o *clientOps) Log(msg string) {

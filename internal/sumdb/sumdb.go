@@ -73,6 +73,12 @@ const (
 	fetchTimeout = time.Minute
 	// maxResponse bounds the size of one upstream response.
 	maxResponse = 16 << 20
+	// memoVersions bounds how many module versions' verified hashes are
+	// kept in memory (about 200 bytes each).
+	memoVersions = 8192
+	// tileMemBytes bounds the hash tiles kept in memory; the store keeps
+	// them all.
+	tileMemBytes = 1 << 20
 	// rediscoverAfter is how long a database location found after an
 	// upstream error is used before the proxies are asked again.
 	rediscoverAfter = time.Minute
@@ -112,6 +118,8 @@ type SumDB struct {
 
 	lookupMu sync.Mutex
 	lookups  map[string]*lookupCall // by module@version
+	memo     *hashMemo              // verified hashes, by module@version
+	tileMem  *memCache              // hash tiles, by cache file name
 	fetches  singleflight.Group     // the search for the database's location
 	tasks    tasks                  // lookups and fetches, for Shutdown
 }
@@ -131,6 +139,8 @@ func New(cfg Config) (*SumDB, error) {
 		log:       cfg.Logger,
 		metrics:   cfg.Metrics,
 		lookups:   make(map[string]*lookupCall),
+		memo:      newHashMemo(memoVersions),
+		tileMem:   newMemCache(tileMemBytes),
 	}
 	if s.latestTTL <= 0 {
 		s.latestTTL = time.Minute
@@ -328,7 +338,11 @@ func (s *SumDB) fetch(ctx context.Context, kind, remote string) ([]byte, error) 
 func (s *SumDB) get(ctx context.Context, kind string, u *url.URL) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, fetchTimeout)
 	defer cancel()
+	start := time.Now()
 	data, err := s.doGet(ctx, u)
+	if s.metrics != nil {
+		s.metrics.SumDBDuration.WithLabelValues(kind).Observe(time.Since(start).Seconds())
+	}
 	result := "ok"
 	switch {
 	case errors.Is(err, fs.ErrNotExist):

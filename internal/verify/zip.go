@@ -46,7 +46,11 @@ func Zip(m module.Version, path string, want string) (got string, err error) {
 // ZipFile is [Zip] for an open file, read from its start whatever its
 // offset. The caller closes f.
 func ZipFile(m module.Version, f *os.File, want string) (got string, err error) {
-	got, err = hashZip(m, f)
+	return zipFile(m, f, want, nil)
+}
+
+func zipFile(m module.Version, f *os.File, want string, p *Prehashed) (got string, err error) {
+	got, err = hashZip(m, f, p)
 	if err != nil {
 		return "", invalid(m, "zip: %s", firstLine(err.Error()))
 	}
@@ -59,12 +63,12 @@ func ZipFile(m module.Version, f *os.File, want string) (got string, err error) 
 // hashZip checks f as golang.org/x/mod/zip.CheckZip does and, when it
 // passes, hashes it as dirhash.HashZip with dirhash.Hash1 does, reading
 // the central directory once.
-func hashZip(m module.Version, f *os.File) (string, error) {
+func hashZip(m module.Version, f *os.File, p *Prehashed) (string, error) {
 	z, err := checkZip(m, f)
 	if err != nil {
 		return "", err
 	}
-	return hash1(z)
+	return hash1(z, f, p)
 }
 
 // checkZip applies the rules of golang.org/x/mod/zip.CheckZip (x/mod
@@ -278,8 +282,10 @@ var hashStates = sync.Pool{New: func() any {
 
 // hash1 returns dirhash.Hash1 of every file of z, as dirhash.HashZip
 // computes it: names in sorted order, each with the SHA-256 of its
-// content; a name used twice stands for its last entry both times.
-func hash1(z *zip.Reader) (string, error) {
+// content; a name used twice stands for its last entry both times. The
+// content's hash is taken from p where p knows it (see
+// Prehashed.sumOf); ra is what z reads.
+func hash1(z *zip.Reader, ra io.ReaderAt, p *Prehashed) (string, error) {
 	last := make(map[string]*zip.File, len(z.File))
 	names := make([]string, 0, len(z.File))
 	for _, zf := range z.File {
@@ -296,17 +302,22 @@ func hash1(z *zip.Reader) (string, error) {
 		if strings.Contains(name, "\n") {
 			return "", errors.New("dirhash: filenames with newlines are not supported")
 		}
-		r, err := last[name].Open()
-		if err != nil {
-			return "", err
+		if sum, ok := p.sumOf(last[name], ra); ok {
+			digest = sum
+		} else {
+			r, err := last[name].Open()
+			if err != nil {
+				return "", err
+			}
+			st.h.Reset()
+			_, err = io.CopyBuffer(st.h, onlyReader{r}, st.buf)
+			r.Close()
+			if err != nil {
+				return "", err
+			}
+			st.h.Sum(digest[:0])
 		}
-		st.h.Reset()
-		_, err = io.CopyBuffer(st.h, onlyReader{r}, st.buf)
-		r.Close()
-		if err != nil {
-			return "", err
-		}
-		line = hex.AppendEncode(line[:0], st.h.Sum(digest[:0]))
+		line = hex.AppendEncode(line[:0], digest[:])
 		line = append(line, "  "...)
 		line = append(line, name...)
 		line = append(line, '\n')

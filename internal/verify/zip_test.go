@@ -42,23 +42,78 @@ func compareWithReference(t testing.TB, m module.Version, file string) (accepted
 	t.Helper()
 	want, werr := reference(m, file)
 	got, gerr := verify.Zip(m, file, "")
+	compareResults(t, "verify.Zip", want, werr, got, gerr)
+	// The same with the files inflated and hashed while the zip arrives,
+	// in pieces of every size.
+	fi, err := os.Stat(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, chunk := range []int{1, 7, 4096, 1 << 20} {
+		if chunk < 4096 && fi.Size() > 64<<10 {
+			continue // As slow as it is thorough: small zips only.
+		}
+		got, gerr, _ := prehashed(t, m, file, chunk)
+		compareResults(t, fmt.Sprintf("verify.ZipFilePrehashed (arriving %d bytes at a time)", chunk), want, werr, got, gerr)
+	}
+	return werr == nil
+}
+
+// prehashed runs verify.Prehash over file as if it arrived chunk bytes at
+// a time, then verify.ZipFilePrehashed, and returns its result and how
+// many files Prehash knew.
+func prehashed(t testing.TB, m module.Version, file string, chunk int) (string, error, int) {
+	t.Helper()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := verify.Prehash(&chunked{data: data, n: chunk})
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	got, gerr := verify.ZipFilePrehashed(m, f, "", p)
+	return got, gerr, p.Len()
+}
+
+// chunked reads data n bytes at a time, as a download arrives.
+type chunked struct {
+	data []byte
+	n    int
+}
+
+func (c *chunked) Read(p []byte) (int, error) {
+	if len(c.data) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p[:min(len(p), c.n)], c.data)
+	c.data = c.data[n:]
+	return n, nil
+}
+
+// compareResults fails t when what checked a zip disagrees with the
+// reference: one accepts what the other refuses, the hashes differ, or
+// the reasons differ.
+func compareResults(t testing.TB, what, want string, werr error, got string, gerr error) {
+	t.Helper()
 	switch {
 	case werr == nil && gerr != nil:
-		t.Fatalf("verify.Zip refused what the reference accepts (%s): %v", want, gerr)
+		t.Fatalf("%s refused what the reference accepts (%s): %v", what, want, gerr)
 	case werr != nil && gerr == nil:
-		t.Fatalf("verify.Zip accepted (%s) what the reference refuses: %v", got, werr)
+		t.Fatalf("%s accepted (%s) what the reference refuses: %v", what, got, werr)
 	case werr == nil && got != want:
-		t.Fatalf("got hash %s, want %s", got, want)
+		t.Fatalf("%s: got hash %s, want %s", what, got, want)
 	case werr != nil:
 		wantMsg := werr.Error()
 		if line, _, more := strings.Cut(wantMsg, "\n"); more {
 			wantMsg = line + " (and more)"
 		}
 		if !strings.HasSuffix(gerr.Error(), ": "+wantMsg) {
-			t.Fatalf("got reason %q, want it to end with %q", gerr, wantMsg)
+			t.Fatalf("%s: got reason %q, want it to end with %q", what, gerr, wantMsg)
 		}
 	}
-	return werr == nil
 }
 
 var mv = module.Version{Path: "example.com/m", Version: "v1.0.0"}
@@ -259,6 +314,22 @@ func TestZipMatchesReferenceOnGeneratedModules(t *testing.T) {
 		}
 		if !compareWithReference(t, m, file) {
 			t.Fatalf("the reference refused generated zip %d", i)
+		}
+		// Every file of a zip that Go wrote is inflated while it
+		// arrives: none is left for after the last byte.
+		z, err := zip.OpenReader(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files := 0
+		for _, zf := range z.File {
+			if !strings.HasSuffix(zf.Name, "/") {
+				files++
+			}
+		}
+		z.Close()
+		if _, _, n := prehashed(t, m, file, 4096); n != files {
+			t.Errorf("generated zip %d: Prehash knew %d files, want all %d", i, n, files)
 		}
 	}
 }

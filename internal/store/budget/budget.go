@@ -20,10 +20,11 @@ import (
 )
 
 var (
-	_ store.Store      = (*Store)(nil)
-	_ store.Toucher    = (*Store)(nil)
-	_ store.FilePutter = (*Store)(nil)
-	_ store.Walker     = (*Store)(nil)
+	_ store.Store       = (*Store)(nil)
+	_ store.Toucher     = (*Store)(nil)
+	_ store.FilePutter  = (*Store)(nil)
+	_ store.CachePutter = (*Store)(nil)
+	_ store.Walker      = (*Store)(nil)
 )
 
 // DefaultLowWater is the fraction of the budget that an eviction brings
@@ -278,6 +279,15 @@ func (s *Store) Get(ctx context.Context, name string) (io.ReadCloser, error) {
 func (s *Store) Put(ctx context.Context, name string, content io.Reader) error {
 	s.begin(name)
 	err := s.st.Put(ctx, name, content)
+	s.end(ctx, name, err)
+	return err
+}
+
+// PutCache stores content under name, as the wrapped store's PutCache
+// does, or its Put when it has none, and counts its size.
+func (s *Store) PutCache(ctx context.Context, name string, content io.Reader) error {
+	s.begin(name)
+	err := store.PutCache(ctx, s.st, name, content)
 	s.end(ctx, name, err)
 	return err
 }

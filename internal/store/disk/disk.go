@@ -42,9 +42,10 @@ const (
 )
 
 var (
-	_ store.Store      = (*Store)(nil)
-	_ store.Walker     = (*Store)(nil)
-	_ store.FilePutter = (*Store)(nil)
+	_ store.Store       = (*Store)(nil)
+	_ store.Walker      = (*Store)(nil)
+	_ store.FilePutter  = (*Store)(nil)
+	_ store.CachePutter = (*Store)(nil)
 )
 
 // Store is a [store.Store] on a local directory. It is safe for concurrent
@@ -214,7 +215,20 @@ func (s *Store) Get(ctx context.Context, name string) (io.ReadCloser, error) {
 // so that readers see the old file or the whole new one. When ctx is
 // canceled or content fails, nothing changes at name. Concurrent Puts of
 // one name leave the content of the one that finished last.
-func (s *Store) Put(ctx context.Context, name string, content io.Reader) (err error) {
+func (s *Store) Put(ctx context.Context, name string, content io.Reader) error {
+	return s.put(ctx, name, content, true)
+}
+
+// PutCache stores content under name as Put does, atomically for readers,
+// but syncs neither the file nor its directory: for files that can be
+// fetched again, whose reader checks them. A crash may leave the file
+// missing or empty (on ext4 and XFS with their default options) or
+// damaged (on others).
+func (s *Store) PutCache(ctx context.Context, name string, content io.Reader) error {
+	return s.put(ctx, name, content, false)
+}
+
+func (s *Store) put(ctx context.Context, name string, content io.Reader, durable bool) (err error) {
 	if err := store.CheckName(name); err != nil {
 		return fmt.Errorf("put: %w", err)
 	}
@@ -244,8 +258,10 @@ func (s *Store) Put(ctx context.Context, name string, content io.Reader) (err er
 	if _, err := io.Copy(dst, src); err != nil {
 		return pathError("put", name, err)
 	}
-	if err := f.Sync(); err != nil {
-		return pathError("put", name, err)
+	if durable {
+		if err := f.Sync(); err != nil {
+			return pathError("put", name, err)
+		}
 	}
 	if err := f.Close(); err != nil {
 		return pathError("put", name, err)
@@ -254,11 +270,14 @@ func (s *Store) Put(ctx context.Context, name string, content io.Reader) (err er
 		return pathError("put", name, err)
 	}
 	dir := path.Dir(name)
-	if err := s.mkdirAll(dir); err != nil {
+	if err := s.mkdirs(dir, durable); err != nil {
 		return pathError("put", name, err)
 	}
 	if err := s.root.Rename(tmp, name); err != nil {
 		return pathError("put", name, err)
+	}
+	if !durable {
+		return nil
 	}
 	if err := s.syncDir(dir); err != nil {
 		return pathError("put", name, err)
@@ -269,10 +288,12 @@ func (s *Store) Put(ctx context.Context, name string, content io.Reader) (err er
 // PutFile stores the whole content of the temporary file f under name, as
 // [store.FilePutter] says. When f is still at its path and that path is on
 // the store's file system, f is synced, made readable by all like the
-// store's other files, and renamed into place, and the directory is
-// synced: a crash leaves the old file or the whole new one, and the fill
-// needs no second copy's worth of space. Otherwise the content is copied
-// as by Put. Errors are those of Put.
+// store's other files, and renamed into place, and the fill needs no
+// second copy's worth of space. The directories are not synced: the
+// core stores with PutFile only what it can fetch again, so a crash may
+// lose the new name (the file is fetched again) but never leaves part of
+// a file under it, its content having been synced before the rename.
+// Otherwise the content is copied as by Put. Errors are those of Put.
 func (s *Store) PutFile(ctx context.Context, name string, f *os.File) error {
 	if err := store.CheckName(name); err != nil {
 		return fmt.Errorf("put: %w", err)
@@ -308,7 +329,7 @@ func (s *Store) moveInto(name string, f *os.File) (moved bool, err error) {
 		return false, pathError("put", name, err)
 	}
 	dir := path.Dir(name)
-	if err := s.mkdirAll(dir); err != nil {
+	if err := s.mkdirs(dir, false); err != nil {
 		return false, pathError("put", name, err)
 	}
 	if s.fault != nil {
@@ -322,9 +343,6 @@ func (s *Store) moveInto(name string, f *os.File) (moved bool, err error) {
 	}
 	if err != nil {
 		return false, pathError("put", name, err)
-	}
-	if err := s.syncDir(dir); err != nil {
-		return true, pathError("put", name, err)
 	}
 	return true, nil
 }
@@ -477,7 +495,11 @@ func (s *Store) createTemp(prefix string) (string, *os.File, error) {
 
 // mkdirAll creates dir and its missing parents, syncing each parent that
 // gained an entry so that the new file's path survives a crash.
-func (s *Store) mkdirAll(dir string) error {
+func (s *Store) mkdirAll(dir string) error { return s.mkdirs(dir, true) }
+
+// mkdirs creates dir and its missing parents, syncing each parent that
+// gained an entry when durable is set.
+func (s *Store) mkdirs(dir string, durable bool) error {
 	if dir == "." {
 		return nil
 	}
@@ -488,7 +510,7 @@ func (s *Store) mkdirAll(dir string) error {
 		return nil
 	}
 	parent := path.Dir(dir)
-	if err := s.mkdirAll(parent); err != nil {
+	if err := s.mkdirs(parent, durable); err != nil {
 		return err
 	}
 	if err := s.root.Mkdir(dir, dirPerm); err != nil {
@@ -496,6 +518,9 @@ func (s *Store) mkdirAll(dir string) error {
 			return nil // A concurrent Put made it.
 		}
 		return err
+	}
+	if !durable {
+		return nil
 	}
 	return s.syncDir(parent)
 }

@@ -464,3 +464,38 @@ func FuzzName(f *testing.F) {
 		}
 	})
 }
+
+// TestPutCache stores, replaces and refuses as Put does, and leaves no
+// temporary file behind.
+func TestPutCache(t *testing.T) {
+	dir := t.TempDir()
+	s := newStore(t, dir)
+	tests := []struct {
+		name, content string
+		wantErr       bool
+	}{
+		{"sumdb/sum.golang.org/tile/8/0/001", "tile", false},
+		{"sumdb/sum.golang.org/tile/8/0/001", "tile, again", false},
+		{"sumdb/sum.golang.org/lookup/example.com/m@v1.0.0", "record", false},
+		{"../escape", "x", true},
+		{".tmp/x", "x", true},
+	}
+	for _, tt := range tests {
+		err := s.PutCache(t.Context(), tt.name, strings.NewReader(tt.content))
+		if (err != nil) != tt.wantErr {
+			t.Fatalf("PutCache(%q): got %v, want error %v", tt.name, err, tt.wantErr)
+		}
+		if err == nil {
+			storetest.CheckContent(t, s, tt.name, []byte(tt.content))
+		}
+	}
+	entries, err := os.ReadDir(filepath.Join(dir, disk.TempDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.Name() != "lock" {
+			t.Errorf("temporary directory: got %s left behind, want nothing but the lock", e.Name())
+		}
+	}
+}

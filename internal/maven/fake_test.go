@@ -1,6 +1,7 @@
 package maven
 
 import (
+	"context"
 	"encoding/hex"
 	"io"
 	"net/http"
@@ -134,6 +135,9 @@ func newMirror(t *testing.T, cfg Config) *mirror {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Fills outlive their clients: they end before the store's directory
+	// is removed.
+	t.Cleanup(func() { cache.Shutdown(context.Background()) })
 	cfg.Cache = cache
 	h, err := New(cfg)
 	if err != nil {
@@ -170,6 +174,11 @@ func (m *mirror) get(t *testing.T, p string, hdr ...string) (int, string, http.H
 // stored reports whether the store holds p's file.
 func (m *mirror) stored(t *testing.T, p string) bool {
 	t.Helper()
+	// A streamed fill answers its client once the file is checked, and
+	// stores it after: wait for the fills under way.
+	if err := m.cache.Shutdown(t.Context()); err != nil {
+		t.Fatal(err)
+	}
 	rc, err := m.store.Get(t.Context(), storePrefix+p)
 	if err != nil {
 		return false

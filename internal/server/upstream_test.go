@@ -25,6 +25,9 @@ func TestEveryMirrorBoundsAHungUpstream(t *testing.T) {
 		c.OCI.Registries = "reg.test=" + hung.URL
 		c.OCI.DefaultRegistry = "reg.test"
 		c.NPM.Upstream = hung.URL + "/"
+		c.Cargo.Index = hung.URL + "/index/"
+		c.Cargo.Download = hung.URL + "/crates/"
+		c.Maven.Repos = hung.URL + "/maven2/"
 		c.Vuln.Enabled = false // Its database loads in the background.
 	})
 	for _, p := range []string{
@@ -34,6 +37,9 @@ func TestEveryMirrorBoundsAHungUpstream(t *testing.T) {
 		"/v2/team/app/manifests/latest",
 		"/v2/team/app/blobs/sha256:1111111111111111111111111111111111111111111111111111111111111111",
 		"/npm/pkg",
+		"/cargo/index/se/rd/serde",
+		"/maven2/org/example/demo/1.0/demo-1.0.jar",
+		"/maven2/org/example/demo/maven-metadata.xml",
 	} {
 		resp, body := do(t, http.MethodGet, ts.URL+p)
 		if resp.StatusCode != http.StatusGatewayTimeout {

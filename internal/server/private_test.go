@@ -2,7 +2,6 @@ package server
 
 import (
 	"encoding/base64"
-	"log/slog"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -11,30 +10,13 @@ import (
 
 	"github.com/gomirror/gomirror/internal/access"
 	"github.com/gomirror/gomirror/internal/config"
-	"github.com/gomirror/gomirror/internal/sumdb/sumdbtest"
 )
 
 // newEnvServer is newTestServer with an environment, for the upstream
 // tokens that only ever come from it.
 func newEnvServer(t *testing.T, env []string, edit func(*config.Config)) *httptest.Server {
 	t.Helper()
-	mod := sumdbtest.NewModule(t, "example.com/hello", "v1.0.0", nil)
-	db := sumdbtest.NewDB(t, "sum.example.test", mod)
-	up := sumdbtest.NewProxy(t, nil, mod)
-	cfg := config.Default(func(string) string { return "" })
-	cfg.Data = t.TempDir()
-	cfg.Upstream = up.URL
-	cfg.SumDB = db.Key + " " + db.URL
-	if edit != nil {
-		edit(&cfg)
-	}
-	s, err := New(t.Context(), cfg, slog.New(slog.DiscardHandler), env)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	ts := httptest.NewServer(s.Handler())
-	t.Cleanup(ts.Close)
+	_, ts := newServerWithEnv(t, env, edit)
 	return ts
 }
 

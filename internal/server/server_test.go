@@ -17,6 +17,13 @@ import (
 
 func newTestServer(t *testing.T, edit func(*config.Config)) (*Server, *httptest.Server) {
 	t.Helper()
+	return newServerWithEnv(t, nil, edit)
+}
+
+// newServerWithEnv serves a Server over a fake module proxy and checksum
+// database, with cfg edited by edit and env as its environment.
+func newServerWithEnv(t *testing.T, env []string, edit func(*config.Config)) (*Server, *httptest.Server) {
+	t.Helper()
 	mod := sumdbtest.NewModule(t, "example.com/hello", "v1.0.0", nil)
 	db := sumdbtest.NewDB(t, "sum.example.test", mod)
 	up := sumdbtest.NewProxy(t, nil, mod)
@@ -27,7 +34,7 @@ func newTestServer(t *testing.T, edit func(*config.Config)) (*Server, *httptest.
 	if edit != nil {
 		edit(&cfg)
 	}
-	s, err := New(t.Context(), cfg, slog.New(slog.DiscardHandler), nil)
+	s, err := New(t.Context(), cfg, slog.New(slog.DiscardHandler), env)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -35,7 +35,12 @@ func replayChecked(ctx context.Context, base string, t trace, n int, lenient boo
 	client := &http.Client{Transport: tr, Timeout: 10 * time.Minute}
 	defer tr.CloseIdleConnections()
 
-	work := make(chan entry)
+	work := make(chan int)
+	after := t.after()
+	answered := make([]chan struct{}, len(t))
+	for i := range answered {
+		answered[i] = make(chan struct{})
+	}
 	var (
 		mu   sync.Mutex
 		errs []string
@@ -49,16 +54,24 @@ func replayChecked(ctx context.Context, base string, t trace, n int, lenient boo
 	var wg sync.WaitGroup
 	for range n {
 		wg.Go(func() {
-			for e := range work {
+			for i := range work {
+				if j := after[i]; j >= 0 {
+					select {
+					case <-answered[j]:
+					case <-ctx.Done():
+					}
+				}
+				e := t[i]
 				if err := check(ctx, client, base, e, lenient); err != nil {
 					fail("%s: %v", e.Path, err)
 				}
+				close(answered[i])
 			}
 		})
 	}
-	for _, e := range t {
+	for i := range t {
 		select {
-		case work <- e:
+		case work <- i:
 		case <-ctx.Done():
 		}
 	}

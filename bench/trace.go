@@ -23,6 +23,43 @@ type entry struct {
 // trace is an ordered list of requests, as the go command made them.
 type trace []entry
 
+// after returns, for each request of t, the index of the request it must
+// wait for, or -1: the previous request for a file of the same module
+// version. The go command asks for a version's files one after another, in
+// one goroutine: `go mod download` reads its .info, then its .mod, then its
+// .zip (modcmd.DownloadModule), and loading the module graph stats a
+// version before it reads its go.mod. So a replay never asks for a
+// version's .mod before its .info was answered, as the go command never
+// does; requests for different versions go out as soon as a client is
+// free.
+func (t trace) after() []int {
+	prev := make(map[string]int)
+	after := make([]int, len(t))
+	for i, e := range t {
+		after[i] = -1
+		v, ok := versionOf(e.Path)
+		if !ok {
+			continue
+		}
+		if j, seen := prev[v]; seen {
+			after[i] = j
+		}
+		prev[v] = i
+	}
+	return after
+}
+
+// versionOf returns the module version a request's path names ("/m/@v/v1.info"
+// → "/m/@v/v1"), or false for a path that names none (a list, @latest).
+func versionOf(path string) (string, bool) {
+	for _, ext := range []string{".info", ".mod", ".zip"} {
+		if v, ok := strings.CutSuffix(path, ext); ok && strings.Contains(v, "/@v/") {
+			return v, true
+		}
+	}
+	return "", false
+}
+
 // totalBytes returns the bytes of every 200 answer in t.
 func (t trace) totalBytes() int64 {
 	var n int64

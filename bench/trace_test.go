@@ -57,3 +57,20 @@ func TestBodyFileUnescapes(t *testing.T) {
 		t.Errorf("got %q, %v, want %q, true", got, ok, want)
 	}
 }
+
+func TestAfterWaitsForTheSameVersion(t *testing.T) {
+	tr := trace{
+		{Path: "/a/@v/v1.0.0.mod"},  // 0
+		{Path: "/b/@v/v1.0.0.info"}, // 1
+		{Path: "/b/@v/v1.0.0.mod"},  // 2: after 1
+		{Path: "/a/@v/v1.0.0.info"}, // 3: after 0
+		{Path: "/a/@v/list"},        // 4: names no version
+		{Path: "/a/@v/v1.0.1.info"}, // 5: another version
+		{Path: "/b/@v/v1.0.0.zip"},  // 6: after 2
+		{Path: "/a/@v/v1.0.0.zip"},  // 7: after 3
+	}
+	want := []int{-1, -1, 1, 0, -1, -1, 2, 3}
+	if got := tr.after(); !reflect.DeepEqual(got, want) {
+		t.Errorf("after: got %v, want %v", got, want)
+	}
+}

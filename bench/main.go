@@ -106,7 +106,7 @@ func run(ctx context.Context, args []string) error {
 	farBW := fs.Float64("far-bandwidth", 2, "MB/s of one cross-border upstream connection")
 	fs.StringVar(&o.out, "o", "", "also write the results table to this file")
 	fs.StringVar(&o.binary, "gomirror", "", "measure this gomirror binary instead of building ./cmd/gomirror")
-	fs.StringVar(&o.only, "only", "", "comma-separated sections to run: cold,warm,load,memory,scale,far (default all)")
+	fs.StringVar(&o.only, "only", "", "comma-separated sections to run: cold,gocmd,warm,load,memory,scale,far,eco (default all)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

@@ -215,7 +215,16 @@ func (b *bench) measurePeers(ctx context.Context, s *suite, warmData string) err
 		for _, w := range res.wrong {
 			s.add(row{"peers", p.String() + ": WRONG ANSWERS", w, "", "", "", ""})
 		}
-		s.add(row{"peers", p.String() + ": RSS idle after warm replays / " + restAfterWarm.String() + " later / peak (VmHWM) over its run", mb(res.rssIdle) + " / " + mb(res.rssRested) + " / " + mb(res.rssPeak), "", "", "gomirror's no higher than goproxy's", ""})
+		g := s.rss
+		base, v := "", ""
+		if g.idle > 0 && g.rested > 0 && g.peak > 0 {
+			base = "gomirror " + mb(g.idle) + " / " + mb(g.rested) + " / " + mb(g.peak)
+			v = "NOT met"
+			if g.idle <= res.rssIdle && g.rested <= res.rssRested && g.peak <= res.rssPeak {
+				v = "met"
+			}
+		}
+		s.add(row{"peers", p.String() + ": RSS idle after warm replays / " + restAfterWarm.String() + " later / peak (VmHWM) over its run", mb(res.rssIdle) + " / " + mb(res.rssRested) + " / " + mb(res.rssPeak), base, "", "gomirror's no higher", v})
 	}
 	return nil
 }

@@ -35,6 +35,10 @@ type suite struct {
 	// coldRatio is gomirror's median cold fill over the straight replay,
 	// once the cold section has run.
 	coldRatio float64
+	// rss is gomirror's memory as the peers' is measured: idle after the
+	// warm passes, restAfterWarm later, and the peak (VmHWM) over its
+	// cold fills and its warm and wrk runs; zero where not measured.
+	rss struct{ idle, rested, peak int64 }
 }
 
 // restAfterWarm is how long a server is left without a request before
@@ -151,6 +155,12 @@ func (b *bench) runSuite(ctx context.Context, s *suite) error {
 		phases.rows(s, "cold", fmt.Sprintf("fill phases over %d cold runs", s.runs))
 		s.add(row{"memory", "RSS idle, just started", mb(idleStart), "", "", "≤ 40 MB", verdict(float64(idleStart), 40e6, false)})
 		s.add(row{"memory", "peak RSS (VmHWM) during a cold fill", mb(peak), "", "", "", ""})
+		s.rss.peak = max(s.rss.peak, peak)
+	}
+	if s.want("gocmd") && !b.smoke {
+		if err := b.goCommand(ctx, s); err != nil {
+			return err
+		}
 	}
 	if warmData == "" && (s.want("warm") || s.want("load") || s.want("memory") || s.peers) {
 		s.sim.setLink(link{})
@@ -233,10 +243,12 @@ func (b *bench) warmAndLoad(ctx context.Context, s *suite, data string) error {
 		s.add(row{"warm", "warm replay, median of the same passes", secs(median(times["gomirror"])), secs(median(times["nginx"])) + " nginx", fmt.Sprintf("%.2f×", median(times["gomirror"]).Seconds()/median(times["nginx"]).Seconds()), "", ""})
 		if mem, err := readMemory(m.pid()); err == nil {
 			s.add(row{"memory", "RSS idle, after warm replays", mb(mem.RSS), "", "", "≤ 40 MB", verdict(float64(mem.RSS), 40e6, false)})
+			s.rss.idle = mem.RSS
 		}
 		if b.rest(ctx) == nil {
 			if mem, err := readMemory(m.pid()); err == nil {
 				s.add(row{"memory", "RSS idle, " + restAfterWarm.String() + " after the warm replays", mb(mem.RSS), "", "", "", ""})
+				s.rss.rested = mem.RSS
 			}
 		}
 	}
@@ -277,6 +289,10 @@ func (b *bench) warmAndLoad(ctx context.Context, s *suite, data string) error {
 		}
 		b.logf("wrk gomirror --log-level warn: %.0f req/s, p50 %v, p99 %v", res.RPS, res.P50, res.P99)
 		s.add(row{"load", "requests/s as above, gomirror with --log-level warn (no access log)", fmt.Sprintf("%.0f", res.RPS), fmt.Sprintf("%.0f nginx (with its access log)", n), fmt.Sprintf("%.2f×", res.RPS/n), "", ""})
+	}
+	if mem, err := readMemory(m.pid()); err == nil {
+		s.add(row{"memory", "peak RSS (VmHWM) over the warm passes and wrk runs", mb(mem.HWM), "", "", "", ""})
+		s.rss.peak = max(s.rss.peak, mem.HWM)
 	}
 	return nil
 }

@@ -23,8 +23,8 @@
 //   - upstream "not found" answers are remembered in a [NegativeCache];
 //   - stored files are served with ETag, Last-Modified, Range and
 //     conditional requests, and the Cache-Control their kind calls for;
-//     small immutable files are kept in memory for a few seconds after a
-//     hit;
+//     small immutable files (a page from a local store, 64 KiB from a
+//     remote one) are kept in memory for a few seconds after a hit;
 //   - every request, lookup, fill and refusal is counted by ecosystem and
 //     kind;
 //   - a store that keeps a record of use (a [store.Toucher], such as one

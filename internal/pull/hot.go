@@ -1,7 +1,9 @@
 package pull
 
 import (
+	"io"
 	"net/http"
+	"os"
 	"runtime/debug"
 	"strconv"
 	"sync"
@@ -10,9 +12,17 @@ import (
 
 // Bounds of the hot-file cache.
 const (
-	// hotMaxFile is the largest file kept in memory: .info and .mod files
-	// and small zips, where a hit's system calls cost more than its bytes.
-	hotMaxFile = 64 << 10
+	// hotMaxLocal is the largest file kept in memory when the store hands
+	// out local files: a .info, a .mod, a page, where a hit's system calls
+	// cost more than its bytes. A larger file goes out with sendfile from
+	// the page cache, a few system calls more than a copy from memory,
+	// while keeping such files (5 MB of a `go mod download all`'s) would
+	// double the memory a warm mirror holds after a burst, the collector's
+	// headroom included.
+	hotMaxLocal = 4 << 10
+	// hotMaxRemote is the largest file kept in memory when a hit on the
+	// store is a request over the network (S3): small zips too.
+	hotMaxRemote = 64 << 10
 	// hotTTL is how long a file is served from memory before the store is
 	// read again. A file that gomirror fsck quarantines stops being served
 	// within this time.
@@ -51,6 +61,16 @@ type hotEntry struct {
 	length      []string // Content-Length
 	lastMod     []string // Last-Modified
 	etag        []string // ETag
+}
+
+// hotMaxFile returns the largest file worth keeping in memory when the
+// store's reader is rc: the store's own files are cheap to send again,
+// a remote store's are not.
+func hotMaxFile(rc io.Reader) int64 {
+	if _, local := rc.(*os.File); local {
+		return hotMaxLocal
+	}
+	return hotMaxRemote
 }
 
 func newHotCache(max int64) *hotCache {

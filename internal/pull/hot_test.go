@@ -2,8 +2,11 @@ package pull
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -11,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gomirror/gomirror/internal/store"
 	"github.com/gomirror/gomirror/internal/store/disk"
 )
 
@@ -111,17 +115,66 @@ func TestHotCacheBounds(t *testing.T) {
 	}
 }
 
-func TestLargeFilesAreNotKeptInMemory(t *testing.T) {
-	f := newFixture(t, nil)
-	data := big(hotMaxFile + 1)
-	f.add("big.zip", data)
-	if w := f.get(t, t.Context(), "/big.zip"); w.Code != http.StatusOK || !bytes.Equal(w.Body.Bytes(), data) {
-		t.Fatalf("got %d, want 200 and the file", w.Code)
+// TestHotFileLimitFollowsTheStore checks which files are kept in memory:
+// from a store of local files, only those of a page or less (a larger one
+// goes out with sendfile); from a remote store, small zips too; never a
+// file over the remote limit.
+func TestHotFileLimitFollowsTheStore(t *testing.T) {
+	tests := []struct {
+		name   string
+		remote bool
+		size   int64
+		kept   bool
+	}{
+		{"local, a page", false, hotMaxLocal, true},
+		{"local, over a page", false, hotMaxLocal + 1, false},
+		{"remote, over a page", true, hotMaxLocal + 1, true},
+		{"remote, at the limit", true, hotMaxRemote, true},
+		{"remote, over the limit", true, hotMaxRemote + 1, false},
 	}
-	if e := f.c.hot.get("big.zip", time.Now()); e != nil {
-		t.Error("a file over the hot size limit was kept in memory")
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st, err := disk.New(t.TempDir(), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			var s store.Store = st
+			if tt.remote {
+				s = remoteStore{st}
+			}
+			f := newFixtureOn(t, s, nil)
+			data := big(int(tt.size))
+			f.add("f.zip", data)
+			for i := range 2 { // the fill, then a hit from the store
+				if w := f.get(t, t.Context(), "/f.zip"); w.Code != http.StatusOK || !bytes.Equal(w.Body.Bytes(), data) {
+					t.Fatalf("GET %d: got %d, want 200 and the file", i+1, w.Code)
+				}
+			}
+			if kept := f.c.hot.get("f.zip", time.Now()) != nil; kept != tt.kept {
+				t.Errorf("a file of %d bytes kept in memory: %v, want %v", tt.size, kept, tt.kept)
+			}
+		})
 	}
 }
+
+// remoteStore hands out its files as a remote store does: readers that
+// tell their size and time but are not local files.
+type remoteStore struct{ *disk.Store }
+
+func (s remoteStore) Get(ctx context.Context, name string) (io.ReadCloser, error) {
+	rc, err := s.Store.Get(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	return remoteReader{rc.(*os.File)}, nil
+}
+
+type remoteReader struct{ f *os.File }
+
+func (r remoteReader) Read(p []byte) (int, error) { return r.f.Read(p) }
+func (r remoteReader) Close() error               { return r.f.Close() }
+func (r remoteReader) Stat() (fs.FileInfo, error) { return r.f.Stat() }
 
 // recorderT is httptest.ResponseRecorder; named for the helpers above.
 type recorderT = httptest.ResponseRecorder

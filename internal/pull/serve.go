@@ -158,9 +158,9 @@ func (c *Cache) ServeHot(w http.ResponseWriter, r *http.Request, key string) (ki
 }
 
 // serveImmutable serves an immutable file from the store, keeping it in
-// the hot cache when it is small.
+// the hot cache when it is small (hotMaxFile).
 func (c *Cache) serveImmutable(w http.ResponseWriter, r *http.Request, a *Artifact, rc io.ReadCloser) {
-	if size, mod, ok := store.Stat(rc); ok && size <= hotMaxFile && c.hot != nil {
+	if size, mod, ok := store.Stat(rc); ok && size <= hotMaxFile(rc) && c.hot != nil {
 		data := make([]byte, size)
 		if _, err := io.ReadFull(rc, data); err == nil {
 			c.serveHot(w, r, c.hot.put(a.hotKey(), a, data, mod, time.Now()))

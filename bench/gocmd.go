@@ -10,12 +10,13 @@ import (
 	"time"
 )
 
-// goDownload runs the real `go mod download all` of the module in
-// bench/trace against proxy, with an empty module cache, and returns how
-// long it took. go.sum is present, so the go command asks no checksum
-// database (GOSUMDB=off makes sure): what it waits for is the proxy.
-func (b *bench) goDownload(ctx context.Context, proxy string) (time.Duration, error) {
-	work, err := os.MkdirTemp(b.work, "godownload-")
+// downloadAll runs the real `go mod download all` of the module in modDir
+// (its go.mod and go.sum, copied into a fresh directory) against proxy,
+// with an empty module cache and the checksum database gosumdb, and
+// returns how long it took. With go.sum present and GOSUMDB=off, the go
+// command asks no checksum database: what it waits for is the proxy.
+func (b *bench) downloadAll(ctx context.Context, modDir, proxy, gosumdb string) (time.Duration, error) {
+	work, err := os.MkdirTemp(b.work, "download-")
 	if err != nil {
 		return 0, err
 	}
@@ -25,7 +26,7 @@ func (b *bench) goDownload(ctx context.Context, proxy string) (time.Duration, er
 		return 0, err
 	}
 	for _, f := range []string{"go.mod", "go.sum"} {
-		data, err := os.ReadFile(filepath.Join(b.repo, "bench", "trace", f))
+		data, err := os.ReadFile(filepath.Join(modDir, f))
 		if err != nil {
 			return 0, err
 		}
@@ -37,7 +38,7 @@ func (b *bench) goDownload(ctx context.Context, proxy string) (time.Duration, er
 	cmd.Dir = mod
 	cmd.Env = append(os.Environ(),
 		"GOPROXY="+proxy,
-		"GOSUMDB=off",
+		"GOSUMDB="+gosumdb,
 		"GONOSUMDB=", "GONOSUMCHECK=", "GOPRIVATE=", "GONOPROXY=", "GOINSECURE=",
 		"GOFLAGS=-modcacherw",
 		"GOTOOLCHAIN=local",
@@ -64,7 +65,7 @@ func (b *bench) goCommand(ctx context.Context, s *suite) error {
 	s.sim.setLink(s.near)
 	var direct, cold []time.Duration
 	for i := range s.runs {
-		d, err := b.goDownload(ctx, s.simURL)
+		d, err := b.downloadAll(ctx, b.traceDir(), s.simURL, "off")
 		if err != nil {
 			return fmt.Errorf("straight from the upstream: %w", err)
 		}
@@ -73,7 +74,7 @@ func (b *bench) goCommand(ctx context.Context, s *suite) error {
 		if err != nil {
 			return err
 		}
-		d, err = b.goDownload(ctx, m.URL)
+		d, err = b.downloadAll(ctx, b.traceDir(), m.URL, "off")
 		m.stop()
 		if err != nil {
 			return fmt.Errorf("through a cold gomirror: %w", err)

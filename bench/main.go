@@ -194,13 +194,16 @@ func (b *bench) build(ctx context.Context) error {
 	return nil
 }
 
+// traceDir is the module whose download the trace records.
+func (b *bench) traceDir() string { return filepath.Join(b.repo, "bench", "trace") }
+
 // tracePath is the committed trace.
-func (b *bench) tracePath() string { return filepath.Join(b.repo, "bench", "trace", "trace.txt") }
+func (b *bench) tracePath() string { return filepath.Join(b.traceDir(), "trace.txt") }
 
 // recordTrace records the trace of bench/trace's module and writes it.
 func (b *bench) recordTrace(ctx context.Context) error {
 	b.sumdb = &sumdbCache{dir: filepath.Join(b.cache, "sumdb"), upstream: b.realProxy, client: b.netClient}
-	t, err := record(ctx, b, filepath.Join(b.repo, "bench", "trace"))
+	t, err := record(ctx, b, b.traceDir())
 	if err != nil {
 		return err
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -11,8 +10,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -95,40 +92,11 @@ func record(ctx context.Context, b *bench, modDir string) (trace, error) {
 	go hs.Serve(ln)
 	defer hs.Close()
 
-	work, err := os.MkdirTemp(b.work, "record-")
+	d, err := b.downloadAll(ctx, modDir, "http://"+ln.Addr().String(), "sum.golang.org")
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(filepath.Join(work, "mod"), 0o755); err != nil {
-		return nil, err
-	}
-	for _, f := range []string{"go.mod", "go.sum"} {
-		data, err := os.ReadFile(filepath.Join(modDir, f))
-		if err != nil {
-			return nil, err
-		}
-		if err := os.WriteFile(filepath.Join(work, "mod", f), data, 0o644); err != nil {
-			return nil, err
-		}
-	}
-	cmd := exec.CommandContext(ctx, "go", "mod", "download", "all")
-	cmd.Dir = filepath.Join(work, "mod")
-	cmd.Env = append(os.Environ(),
-		"GOPROXY=http://"+ln.Addr().String(),
-		"GOSUMDB=sum.golang.org",
-		"GONOSUMDB=", "GONOSUMCHECK=", "GOPRIVATE=", "GONOPROXY=", "GOINSECURE=",
-		"GOFLAGS=-modcacherw",
-		"GOTOOLCHAIN=local",
-		"GOMODCACHE="+filepath.Join(work, "modcache"),
-		"GOPATH="+filepath.Join(work, "gopath"),
-	)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	t0 := time.Now()
-	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("go mod download all: %v\n%s", err, out.String())
-	}
-	b.logf("recorded go mod download all in %v", time.Since(t0).Round(time.Millisecond))
+	b.logf("recorded go mod download all in %v", d.Round(time.Millisecond))
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
 	for _, e := range rec.trace {

@@ -89,7 +89,7 @@ func (c *Config) withDefaults() Config {
 	if d.Download == "" {
 		d.Download = DefaultDownload
 	}
-	d.Index, d.Download = withSlash(d.Index), withSlash(d.Download)
+	d.Index, d.Download = pull.RootURL(d.Index), pull.RootURL(d.Download)
 	d.PublicURL = strings.TrimRight(d.PublicURL, "/")
 	if d.TTL == 0 {
 		d.TTL = 5 * time.Minute
@@ -107,13 +107,6 @@ func (c *Config) withDefaults() Config {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
 	return d
-}
-
-func withSlash(s string) string {
-	if !strings.HasSuffix(s, "/") {
-		return s + "/"
-	}
-	return s
 }
 
 // hostsOf returns the lower-cased hosts (with ports) of urls.

@@ -95,9 +95,7 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.BaseURL == "" {
 		cfg.BaseURL = DefaultBaseURL
 	}
-	if !strings.HasSuffix(cfg.BaseURL, "/") {
-		cfg.BaseURL += "/"
-	}
+	cfg.BaseURL = pull.RootURL(cfg.BaseURL)
 	for _, u := range []struct{ key, val string }{{"golang-index", cfg.IndexURL}, {"golang-base", cfg.BaseURL}} {
 		if err := CheckURL(u.val); err != nil {
 			return nil, fmt.Errorf("%s: %w", u.key, err)

@@ -114,9 +114,7 @@ func (c *Config) withDefaults() Config {
 	}
 	repos := make([]Repository, len(d.Repositories))
 	for i, r := range d.Repositories {
-		if !strings.HasSuffix(r.URL, "/") {
-			r.URL += "/"
-		}
+		r.URL = pull.RootURL(r.URL)
 		repos[i] = r
 	}
 	d.Repositories = repos

@@ -124,10 +124,10 @@ func (c *Config) withDefaults() Config {
 	if d.Upstream.URL == "" {
 		d.Upstream.URL = DefaultUpstream
 	}
-	d.Upstream.URL = withSlash(d.Upstream.URL)
+	d.Upstream.URL = pull.RootURL(d.Upstream.URL)
 	scopes := make(map[string]Upstream, len(d.Scopes))
 	for k, v := range d.Scopes {
-		v.URL = withSlash(v.URL)
+		v.URL = pull.RootURL(v.URL)
 		scopes[strings.ToLower(k)] = v // Scopes are routed ignoring case.
 	}
 	d.Scopes = scopes
@@ -160,13 +160,6 @@ func (c *Config) withDefaults() Config {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
 	return d
-}
-
-func withSlash(s string) string {
-	if !strings.HasSuffix(s, "/") {
-		return s + "/"
-	}
-	return s
 }
 
 // ParseScopes parses a scope routing list, "@company=https://npm.corp.example/"

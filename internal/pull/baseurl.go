@@ -38,6 +38,15 @@ func BaseURL(r *http.Request, public string) (string, error) {
 	return scheme + "://" + host, nil
 }
 
+// RootURL returns an upstream's root URL ending in a slash, as the
+// ecosystems join the paths they fetch to it.
+func RootURL(raw string) string {
+	if !strings.HasSuffix(raw, "/") {
+		return raw + "/"
+	}
+	return raw
+}
+
 // CheckRootURL checks a root URL of an upstream, or of the mirror as
 // clients reach it: http or https with a host, and no query, fragment or
 // user information, since credentials come from the environment or a

@@ -80,3 +80,16 @@ func TestCheckRootURL(t *testing.T) {
 		})
 	}
 }
+
+func TestRootURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://index.crates.io":      "https://index.crates.io/",
+		"https://registry.npmjs.org/":  "https://registry.npmjs.org/",
+		"https://repo.example/maven2":  "https://repo.example/maven2/",
+		"https://repo.example/maven2/": "https://repo.example/maven2/",
+	} {
+		if got := RootURL(in); got != want {
+			t.Errorf("RootURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -108,28 +108,7 @@ func TestReplicaCargo(t *testing.T) {
 	release := up.holdDownloads()
 	defer release()
 	const clients = 30
-	results := make(chan fetchResult, clients)
-	var wg sync.WaitGroup
-	for i := range clients {
-		m := replicas[i%len(replicas)]
-		wg.Go(func() { results <- httpGet(t.Context(), m.URL+crate) })
-	}
-	eventually(t, "every replica to be filling the crate", func() bool {
-		for _, m := range replicas {
-			if metric(t, m, "gomirror_upstream_fetches_in_flight") < 1 {
-				return false
-			}
-		}
-		return true
-	})
-	release()
-	wg.Wait()
-	close(results)
-	for r := range results {
-		if r.err != nil || r.code != http.StatusOK || !bytes.Equal(r.body, up.crate) {
-			t.Errorf("GET %s: got %v, want status 200 with the %d bytes of the crate", crate, r, len(up.crate))
-		}
-	}
+	missesAcrossReplicas(t, replicas, clients, crate, release, up.crate, "crate")
 	if got := up.count("/dl/replicated/1.0.0/download"); got != 1 {
 		t.Errorf("upstream downloads for %d concurrent misses over %d replicas: got %d, want 1", clients, len(replicas), got)
 	}

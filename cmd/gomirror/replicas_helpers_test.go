@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -25,6 +26,7 @@ import (
 	"github.com/minio/minio-go/v7/pkg/credentials"
 	"golang.org/x/mod/module"
 
+	"github.com/gomirror/gomirror/internal/pull/pulltest"
 	"github.com/gomirror/gomirror/internal/sumdb/sumdbtest"
 )
 
@@ -300,6 +302,36 @@ func httpGet(ctx context.Context, url string) fetchResult {
 	return fetchResult{code: resp.StatusCode, body: body, err: err}
 }
 
+// missesAcrossReplicas sends clients concurrent GETs of path, spread over
+// replicas, while the upstream holds the file back; once every replica is
+// filling it, it calls release, and then checks that every client got
+// want. what names the file in failures.
+func missesAcrossReplicas(t *testing.T, replicas []*mirror, clients int, path string, release func(), want []byte, what string) {
+	t.Helper()
+	results := make(chan fetchResult, clients)
+	var wg sync.WaitGroup
+	for i := range clients {
+		m := replicas[i%len(replicas)]
+		wg.Go(func() { results <- httpGet(t.Context(), m.URL+path) })
+	}
+	eventually(t, "every replica to be filling the "+what, func() bool {
+		for _, m := range replicas {
+			if metric(t, m, "gomirror_upstream_fetches_in_flight") < 1 {
+				return false
+			}
+		}
+		return true
+	})
+	release()
+	wg.Wait()
+	close(results)
+	for r := range results {
+		if r.err != nil || r.code != http.StatusOK || !bytes.Equal(r.body, want) {
+			t.Errorf("GET %s: got %v, want status 200 with the %d bytes of the %s", path, r, len(want), what)
+		}
+	}
+}
+
 // metric returns the value of the unlabelled sample name on m's /metrics,
 // or -1 when m does not report it.
 func metric(t *testing.T, m *mirror, name string) float64 {
@@ -382,7 +414,7 @@ func (r *redisServer) start() {
 	_, port, _ := net.SplitHostPort(r.addr)
 	r.cmd = exec.Command("redis-server", "--bind", "127.0.0.1", "--port", port, "--dir", r.dir,
 		"--save", "", "--appendonly", "no", "--daemonize", "no")
-	log := &syncBuffer{}
+	log := &pulltest.Buffer{}
 	r.cmd.Stdout, r.cmd.Stderr = log, log
 	if err := r.cmd.Start(); err != nil {
 		t.Fatalf("starting redis-server: %v", err)

@@ -69,28 +69,7 @@ func TestReplicaMaven(t *testing.T) {
 	defer release()
 
 	const clients = 30
-	results := make(chan fetchResult, clients)
-	var wg sync.WaitGroup
-	for i := range clients {
-		m := replicas[i%len(replicas)]
-		wg.Go(func() { results <- httpGet(t.Context(), m.URL+"/maven2/"+replicaJar) })
-	}
-	eventually(t, "every replica to be filling the jar", func() bool {
-		for _, m := range replicas {
-			if metric(t, m, "gomirror_upstream_fetches_in_flight") < 1 {
-				return false
-			}
-		}
-		return true
-	})
-	release()
-	wg.Wait()
-	close(results)
-	for r := range results {
-		if r.err != nil || r.code != http.StatusOK || !bytes.Equal(r.body, up.jar) {
-			t.Errorf("GET the jar: got %v, want 200 with its %d bytes", r, len(up.jar))
-		}
-	}
+	missesAcrossReplicas(t, replicas, clients, "/maven2/"+replicaJar, release, up.jar, "jar")
 	if got := up.count("/" + replicaJar); got != 1 {
 		t.Errorf("upstream requests for %d concurrent misses over %d replicas: got %d, want 1", clients, len(replicas), got)
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/gomirror/gomirror/internal/access"
+	"github.com/gomirror/gomirror/internal/pull/pulltest"
 	"github.com/gomirror/gomirror/internal/testca"
 )
 
@@ -33,7 +34,7 @@ func startTLSMirror(t *testing.T, ca *testca.CA, certFile, keyFile string, env [
 	args = append([]string{"serve", "--listen", addr, "--data", data, "--log-level", "debug", "--tls-cert", certFile, "--tls-key", keyFile}, args...)
 	cmd := exec.Command("gomirror", args...)
 	cmd.Env = append(append(baseEnv(), "HOME="+t.TempDir()), env...)
-	m := &mirror{URL: "https://" + addr, Data: data, cmd: cmd, log: &syncBuffer{}, done: make(chan error, 1)}
+	m := &mirror{URL: "https://" + addr, Data: data, cmd: cmd, log: &pulltest.Buffer{}, done: make(chan error, 1)}
 	cmd.Stdout, cmd.Stderr = m.log, m.log
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("starting gomirror: %v", err)

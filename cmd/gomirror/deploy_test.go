@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gomirror/gomirror/internal/pull/pulltest"
 )
 
 // TestDeployOriginStarts runs deploy/edge/origin.yaml as docs/deploy.md
@@ -54,7 +56,7 @@ func TestDeployOriginStarts(t *testing.T) {
 
 	addr := publicAddr(t)
 	cmd := serveCmd(t, config, addr)
-	log := &syncBuffer{}
+	log := &pulltest.Buffer{}
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -19,6 +19,7 @@ import (
 
 	"golang.org/x/mod/module"
 
+	"github.com/gomirror/gomirror/internal/pull/pulltest"
 	"github.com/gomirror/gomirror/internal/sumdb/sumdbtest"
 )
 
@@ -172,7 +173,7 @@ type mirror struct {
 	URL  string
 	Data string
 	cmd  *exec.Cmd
-	log  *syncBuffer
+	log  *pulltest.Buffer
 	done chan error
 }
 
@@ -190,7 +191,7 @@ func startMirror(t *testing.T, data string, env []string, args ...string) *mirro
 	args = append([]string{"serve", "--listen", addr, "--data", data, "--log-level", "debug"}, args...)
 	cmd := exec.Command("gomirror", args...)
 	cmd.Env = append(append(baseEnv(), "HOME="+t.TempDir()), env...)
-	m := &mirror{URL: "http://" + addr, Data: data, cmd: cmd, log: &syncBuffer{}, done: make(chan error, 1)}
+	m := &mirror{URL: "http://" + addr, Data: data, cmd: cmd, log: &pulltest.Buffer{}, done: make(chan error, 1)}
 	cmd.Stdout, cmd.Stderr = m.log, m.log
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("starting gomirror: %v", err)
@@ -244,24 +245,6 @@ func (m *mirror) kill() {
 	m.cmd.Process.Kill()
 	err := <-m.done
 	m.done <- err
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent writers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // goClient runs the real go command as a user of a mirror would, with its

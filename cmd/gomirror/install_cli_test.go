@@ -16,6 +16,7 @@ import (
 
 	"github.com/gomirror/gomirror/internal/client/sdk"
 	"github.com/gomirror/gomirror/internal/client/sdk/sdktest"
+	"github.com/gomirror/gomirror/internal/pull/pulltest"
 	"github.com/gomirror/gomirror/internal/sumdb/sumdbtest"
 )
 
@@ -227,7 +228,7 @@ func TestInstallCommandInterrupted(t *testing.T) {
 	dir := t.TempDir()
 	cmd := exec.CommandContext(t.Context(), "gomirror", "install", installVersion, "--dir", dir)
 	cmd.Env = s.env
-	var stderr syncBuffer
+	var stderr pulltest.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gomirror/gomirror/internal/pull/pulltest"
 	"github.com/gomirror/gomirror/internal/sumdb/sumdbtest"
 )
 
@@ -35,28 +36,7 @@ func TestReplicaConcurrentMissesMakeOneUpstreamRequest(t *testing.T) {
 	release := s.up.holdZips()
 	defer release()
 	const clients = 60
-	results := make(chan fetchResult, clients)
-	var wg sync.WaitGroup
-	for i := range clients {
-		m := replicas[i%len(replicas)]
-		wg.Go(func() { results <- httpGet(t.Context(), m.URL+"/"+name) })
-	}
-	eventually(t, "every replica to be filling the zip", func() bool {
-		for _, m := range replicas {
-			if metric(t, m, "gomirror_upstream_fetches_in_flight") < 1 {
-				return false
-			}
-		}
-		return true
-	})
-	release()
-	wg.Wait()
-	close(results)
-	for r := range results {
-		if r.err != nil || r.code != http.StatusOK || !bytes.Equal(r.body, mod.Zip) {
-			t.Errorf("GET %s: got %v, want status 200 with the %d bytes of the zip", name, r, len(mod.Zip))
-		}
-	}
+	missesAcrossReplicas(t, replicas, clients, "/"+name, release, mod.Zip, "zip")
 	if got := s.up.count(name); got != 1 {
 		t.Errorf("upstream requests for %d concurrent misses over %d replicas: got %d, want 1", clients, len(replicas), got)
 	}
@@ -408,7 +388,7 @@ http {
 }
 `, dir))
 	cmd := exec.Command(bin, "-p", dir, "-c", filepath.Join(dir, "nginx.conf"), "-e", filepath.Join(dir, "error.log"))
-	out := &syncBuffer{}
+	out := &pulltest.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("starting nginx: %v", err)

@@ -8,10 +8,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/gomirror/gomirror/internal/config"
+	"github.com/gomirror/gomirror/internal/pull/pulltest"
 	"github.com/gomirror/gomirror/internal/sumdb/sumdbtest"
 )
 
@@ -165,7 +165,7 @@ func TestRedisPrefixNamesTheStore(t *testing.T) {
 }
 
 func TestAccessLog(t *testing.T) {
-	var buf syncBuffer
+	var buf pulltest.Buffer
 	mod := sumdbtest.NewModule(t, "example.com/hello", "v1.0.0", nil)
 	cfg := config.Default(func(string) string { return "" })
 	cfg.Data = t.TempDir()
@@ -189,22 +189,4 @@ func TestAccessLog(t *testing.T) {
 	if !found {
 		t.Errorf("no access log line for the request in:\n%s", buf.String())
 	}
-}
-
-// syncBuffer is a strings.Builder safe for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
